@@ -1,0 +1,17 @@
+//! Every type that crosses a process boundary in browser-recon: the capture the CLI uploads, the
+//! REST bodies of the api, the MessagePack messages stages pass over NATS, the progress events,
+//! and the stage results that make up the report. The CLI and the server share nothing else.
+
+pub mod api;
+pub mod capture;
+pub mod events;
+pub mod messages;
+pub mod names;
+pub mod report;
+pub mod version;
+
+pub use api::*;
+pub use capture::*;
+pub use events::*;
+pub use messages::*;
+pub use report::*;
