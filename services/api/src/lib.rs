@@ -1,1 +1,68 @@
-//! placeholder
+//! The api target: scans, capture ingest, progress events (REST and WebSocket), reports,
+//! version and health. Built zero2prod-style: `Application::build` binds first (port 0 in
+//! tests) and reports the real address.
+
+mod auth;
+mod body;
+mod client_version;
+mod error;
+mod notify;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+
+use recon_runtime::config::{ApiLimits, VersionPolicy};
+use recon_runtime::stage::Deps;
+use tokio_util::sync::CancellationToken;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// What the api needs beyond the shared dependencies.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    pub listen: SocketAddr,
+    /// Base of the URLs handed to clients; `None` uses the bound address.
+    pub public_url: Option<String>,
+    pub limits: ApiLimits,
+    pub versions: VersionPolicy,
+}
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    address: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: ApiSettings, deps: Deps) -> std::io::Result<Application> {
+        let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+        let address = listener.local_addr()?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        let state = AppState::new(deps, settings, public_url);
+        Ok(Application {
+            listener,
+            address,
+            state,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` fires, then drains open requests.
+    pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let notifier = notify::spawn_listener(self.state.deps.db.clone(), shutdown.clone());
+        let state = self.state.with_notifier(notifier);
+        let app = routes::router(state);
+        tracing::info!(address = %self.address, "api listening");
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    }
+}

@@ -1,1 +1,19 @@
-//! placeholder
+//! The server runtime, written once for every role: configuration, Postgres, NATS JetStream,
+//! the blob store, the secrets store, and the generic stage loop with its `step` guard.
+//! Stage crates contribute a plain function; everything that moves data lives here.
+
+pub mod aws;
+pub mod blob;
+pub mod codec;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod nats;
+pub mod secrets;
+pub mod stage;
+pub mod step;
+pub mod telemetry;
+
+pub use config::ServerConfig;
+pub use error::StageError;
+pub use stage::{Stage, StageContext};

@@ -1,0 +1,298 @@
+//! Server configuration, read once from the environment (DESIGN.md § Configuration).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub database_url: String,
+    pub nats_url: String,
+    pub listen: SocketAddr,
+    /// Base URL for links handed to clients (report and events URLs); by default the address
+    /// the api is bound to.
+    pub public_url: Option<String>,
+    pub blob_url: String,
+    pub secrets_url: String,
+    pub secrets_ttl: Duration,
+    pub validation_allow_loopback: bool,
+    pub pipeline: PipelineSettings,
+    pub limits: ApiLimits,
+    pub versions: VersionPolicy,
+}
+
+/// How the stage loop treats JetStream deliveries.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// Unacknowledged messages are redelivered after this long (kept alive by progress acks).
+    pub ack_wait: Duration,
+    /// Deliveries of one message before a transient failure counts as permanent.
+    pub max_deliver: i64,
+    /// First back-off after a transient failure; doubles per delivery.
+    pub retry_backoff: Duration,
+    /// Longest an in-flight message may take to finish on shutdown before it is nak'ed.
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiLimits {
+    /// Largest capture body accepted on the wire (compressed or not).
+    pub max_capture_bytes: usize,
+    /// Largest capture after gzip decompression.
+    pub max_capture_decoded_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct VersionPolicy {
+    pub latest_cli: String,
+    pub minimum_cli: String,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            ack_wait: Duration::from_secs(30),
+            max_deliver: 8,
+            retry_backoff: Duration::from_millis(500),
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            max_capture_bytes: 64 << 20,
+            max_capture_decoded_bytes: 256 << 20,
+        }
+    }
+}
+
+impl Default for VersionPolicy {
+    fn default() -> Self {
+        VersionPolicy {
+            latest_cli: recon_contracts::version::VERSION.to_owned(),
+            minimum_cli: recon_contracts::version::VERSION.to_owned(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Reads the process environment. A missing or malformed value names its variable.
+    pub fn from_env() -> Result<ServerConfig, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<ServerConfig, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let data_dir = get("RECON_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_data_dir);
+        let listen: SocketAddr = parse_or(&get, "RECON_LISTEN", "127.0.0.1:8080".parse().ok())?;
+        let public_url = get("RECON_PUBLIC_URL").map(|url| url.trim_end_matches('/').to_owned());
+        let defaults = PipelineSettings::default();
+        let pipeline = PipelineSettings {
+            ack_wait: seconds(&get, "RECON_ACK_WAIT_SECS", defaults.ack_wait)?,
+            max_deliver: parse_or(&get, "RECON_MAX_DELIVER", Some(defaults.max_deliver))?,
+            retry_backoff: millis(&get, "RECON_RETRY_BACKOFF_MS", defaults.retry_backoff)?,
+            shutdown_grace: seconds(&get, "RECON_SHUTDOWN_GRACE_SECS", defaults.shutdown_grace)?,
+        };
+        let limit_defaults = ApiLimits::default();
+        let limits = ApiLimits {
+            max_capture_bytes: parse_or(
+                &get,
+                "RECON_MAX_CAPTURE_BYTES",
+                Some(limit_defaults.max_capture_bytes),
+            )?,
+            max_capture_decoded_bytes: parse_or(
+                &get,
+                "RECON_MAX_CAPTURE_DECODED_BYTES",
+                Some(limit_defaults.max_capture_decoded_bytes),
+            )?,
+        };
+        let version_defaults = VersionPolicy::default();
+        let versions = VersionPolicy {
+            latest_cli: semver(
+                &get,
+                "RECON_LATEST_CLI_VERSION",
+                version_defaults.latest_cli,
+            )?,
+            minimum_cli: semver(
+                &get,
+                "RECON_MINIMUM_CLI_VERSION",
+                version_defaults.minimum_cli,
+            )?,
+        };
+        Ok(ServerConfig {
+            database_url: required(&get, "DATABASE_URL")?,
+            nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".to_owned()),
+            listen,
+            public_url,
+            blob_url: get("RECON_BLOB_URL")
+                .unwrap_or_else(|| format!("file://{}", data_dir.join("blobs").display())),
+            secrets_url: get("RECON_SECRETS_URL")
+                .unwrap_or_else(|| format!("file://{}", data_dir.join("secrets.json").display())),
+            secrets_ttl: seconds(&get, "RECON_SECRETS_TTL_SECS", Duration::from_secs(300))?,
+            validation_allow_loopback: flag(&get, "RECON_VALIDATION_ALLOW_LOOPBACK")?,
+            pipeline,
+            limits,
+            versions,
+        })
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(dir).join("browser-recon");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/browser-recon"),
+        None => PathBuf::from("browser-recon-data"),
+    }
+}
+
+fn required(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<String, ConfigError> {
+    get(variable).ok_or(ConfigError {
+        variable,
+        problem: "is required but not set".to_owned(),
+    })
+}
+
+fn parse_or<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Option<T>,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(variable) {
+        Some(text) => text.trim().parse().map_err(|err: T::Err| ConfigError {
+            variable,
+            problem: format!("cannot parse {text:?}: {err}"),
+        }),
+        None => default.ok_or(ConfigError {
+            variable,
+            problem: "is required but not set".to_owned(),
+        }),
+    }
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let value: f64 = parse_or(get, variable, Some(default.as_secs_f64()))?;
+    Duration::try_from_secs_f64(value).map_err(|_| ConfigError {
+        variable,
+        problem: format!("{value} is not a valid number of seconds"),
+    })
+}
+
+fn millis(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let value: u64 = parse_or(get, variable, Some(default.as_millis() as u64))?;
+    Ok(Duration::from_millis(value))
+}
+
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<bool, ConfigError> {
+    match get(variable).as_deref().map(str::trim) {
+        None | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") => Ok(true),
+        Some(other) => Err(ConfigError {
+            variable,
+            problem: format!("expected 1 or 0, got {other:?}"),
+        }),
+    }
+}
+
+fn semver(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: String,
+) -> Result<String, ConfigError> {
+    let text = get(variable).unwrap_or(default);
+    match recon_contracts::version::SemVer::parse(&text) {
+        Some(version) => Ok(version.to_string()),
+        None => Err(ConfigError {
+            variable,
+            problem: format!("{text:?} is not a version like 0.3.0"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ServerConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_fill_everything_but_the_database() {
+        let config = config(&[("DATABASE_URL", "postgres://x/y")]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url, None);
+        assert!(config.blob_url.starts_with("file://"));
+        assert!(config.secrets_url.ends_with("secrets.json"));
+        assert!(!config.validation_allow_loopback);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let err = config(&[]).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+        let err = config(&[("DATABASE_URL", "x"), ("RECON_LISTEN", "nowhere")]).unwrap_err();
+        assert_eq!(err.variable, "RECON_LISTEN");
+        assert!(err.to_string().starts_with("RECON_LISTEN: cannot parse"));
+        let err = config(&[
+            ("DATABASE_URL", "x"),
+            ("RECON_VALIDATION_ALLOW_LOOPBACK", "yes"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "RECON_VALIDATION_ALLOW_LOOPBACK");
+        let err =
+            config(&[("DATABASE_URL", "x"), ("RECON_MINIMUM_CLI_VERSION", "new")]).unwrap_err();
+        assert_eq!(err.variable, "RECON_MINIMUM_CLI_VERSION");
+    }
+
+    #[test]
+    fn explicit_values_win() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("RECON_LISTEN", "127.0.0.1:0"),
+            ("RECON_PUBLIC_URL", "https://recon.example/"),
+            ("RECON_ACK_WAIT_SECS", "1.5"),
+            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
+        ])
+        .unwrap();
+        assert_eq!(config.public_url.as_deref(), Some("https://recon.example"));
+        assert_eq!(config.pipeline.ack_wait, Duration::from_millis(1500));
+        assert!(config.validation_allow_loopback);
+    }
+}

@@ -1,0 +1,192 @@
+//! The `scans` table: creation, status transitions, and look-ups by id, account and slug.
+
+use chrono::{DateTime, Utc};
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use recon_contracts::ScanStatus;
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRecord {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub target_url: String,
+    pub intent_text: String,
+    pub starter_template: String,
+    pub status: ScanStatus,
+    pub report_slug: String,
+    pub client_version: Option<String>,
+    pub error: Option<String>,
+    pub capture_sha256: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct NewScan<'a> {
+    pub account_id: Uuid,
+    pub target_url: &'a str,
+    pub intent_text: &'a str,
+    pub starter_template: &'a str,
+    pub client_version: Option<&'a str>,
+}
+
+const COLUMNS: &str = "id, account_id, target_url, intent_text, starter_template, status, \
+     report_slug, client_version, error, capture_sha256, created_at, updated_at";
+
+fn from_row(row: &sqlx::postgres::PgRow) -> Result<ScanRecord, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(ScanRecord {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        target_url: row.try_get("target_url")?,
+        intent_text: row.try_get("intent_text")?,
+        starter_template: row.try_get("starter_template")?,
+        status: ScanStatus::parse(&status).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: "status".into(),
+            source: format!("unknown scan status {status:?}").into(),
+        })?,
+        report_slug: row.try_get("report_slug")?,
+        client_version: row.try_get("client_version")?,
+        error: row.try_get("error")?,
+        capture_sha256: row.try_get("capture_sha256")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// An unguessable slug: the report URL is a capability, shareable without an API key.
+fn new_slug() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(22)
+        .map(char::from)
+        .collect()
+}
+
+pub async fn insert(pool: &PgPool, scan: NewScan<'_>) -> Result<ScanRecord, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO scans (id, account_id, target_url, intent_text, starter_template, \
+         report_slug, client_version) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(scan.account_id)
+    .bind(scan.target_url)
+    .bind(scan.intent_text)
+    .bind(scan.starter_template)
+    .bind(new_slug())
+    .bind(scan.client_version)
+    .fetch_one(pool)
+    .await?;
+    from_row(&row)
+}
+
+/// A scan as its owner sees it; another account's scan is `None`, like a missing one.
+pub async fn get_for_account(
+    pool: &PgPool,
+    id: Uuid,
+    account_id: Uuid,
+) -> Result<Option<ScanRecord>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM scans WHERE id = $1 AND account_id = $2"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<ScanRecord>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM scans WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn get_by_slug(pool: &PgPool, slug: &str) -> Result<Option<ScanRecord>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM scans WHERE report_slug = $1"
+    ))
+    .bind(slug)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+/// Locks the scan row for the rest of the transaction (capture ingest holds it while it
+/// stores the blob and queues the scan, so two uploads cannot interleave).
+pub async fn lock_for_account(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    account_id: Uuid,
+) -> Result<Option<ScanRecord>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM scans WHERE id = $1 AND account_id = $2 FOR UPDATE"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+pub async fn mark_queued(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    capture_sha256: &[u8],
+    capture_bytes: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE scans SET status = 'processing', capture_sha256 = $2, capture_bytes = $3, \
+         updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(capture_sha256)
+    .bind(capture_bytes)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Marks a scan complete unless it already ended in error.
+pub async fn mark_complete(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE scans SET status = 'complete', completed_at = now(), updated_at = now() \
+         WHERE id = $1 AND status <> 'errored'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_errored(pool: &PgPool, id: Uuid, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE scans SET status = 'errored', error = $2, completed_at = now(), \
+         updated_at = now() WHERE id = $1 AND status <> 'complete'",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records that a stage touched the scan, for the orphan sweep.
+pub async fn touch(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE scans SET updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

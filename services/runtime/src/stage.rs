@@ -1,0 +1,322 @@
+//! The generic stage loop, the same for every stage: consume → load → run → save → publish
+//! next → ack, wrapped in the step guard, with back-off for transient failures, termination for
+//! permanent ones, progress acks while a long step runs, and graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind};
+use futures::StreamExt;
+use recon_contracts::{decode_message, Capture, StageMessage, Step};
+use serde::de::DeserializeOwned;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn, Instrument};
+use uuid::Uuid;
+
+use crate::blob::BlobStore;
+use crate::config::PipelineSettings;
+use crate::db::{self, scans::ScanRecord};
+use crate::nats::{Bus, BusError};
+use crate::secrets::{ProxySecrets, SecretsStore};
+use crate::step::StepGuard;
+use crate::StageError;
+
+/// Largest raw capture a stage will inflate.
+pub const MAX_CAPTURE_DECODED_BYTES: usize = 512 << 20;
+
+/// Everything a role may need, opened once at start-up and shared.
+#[derive(Clone, Debug)]
+pub struct Deps {
+    pub db: PgPool,
+    pub bus: Bus,
+    pub blob: Arc<dyn BlobStore>,
+    pub secrets: Arc<dyn SecretsStore>,
+    pub pipeline: PipelineSettings,
+}
+
+/// What a stage hands back: its result (stored in `stage_results`) and a one-line summary for
+/// the `complete` event.
+pub struct StageOutput {
+    pub result: serde_json::Value,
+    pub summary: String,
+}
+
+impl StageOutput {
+    pub fn new<T: serde::Serialize>(
+        result: &T,
+        summary: impl Into<String>,
+    ) -> Result<StageOutput, StageError> {
+        Ok(StageOutput {
+            result: serde_json::to_value(result).map_err(StageError::permanent)?,
+            summary: summary.into(),
+        })
+    }
+}
+
+/// One pipeline stage: the adapter from its plain function to the runtime.
+pub trait Stage: Send + Sync + 'static {
+    const STEP: Step;
+    fn run(
+        &self,
+        ctx: &StageContext,
+    ) -> impl Future<Output = Result<StageOutput, StageError>> + Send;
+}
+
+/// The inputs of one stage run, loaded on demand.
+pub struct StageContext {
+    pub scan: ScanRecord,
+    deps: Deps,
+}
+
+impl StageContext {
+    pub fn new(scan: ScanRecord, deps: Deps) -> StageContext {
+        StageContext { scan, deps }
+    }
+
+    pub fn blob(&self) -> &dyn BlobStore {
+        self.deps.blob.as_ref()
+    }
+
+    pub fn db(&self) -> &PgPool {
+        &self.deps.db
+    }
+
+    /// The raw capture the user uploaded.
+    pub async fn capture(&self) -> Result<Capture, StageError> {
+        self.load_capture(&recon_contracts::names::capture_key(self.scan.id))
+            .await
+    }
+
+    /// A capture stored as gzip JSON under `key` (the raw or the scrubbed one).
+    pub async fn load_capture(&self, key: &str) -> Result<Capture, StageError> {
+        let bytes = self.deps.blob.get(key).await?;
+        crate::codec::from_gzip_json(&bytes, MAX_CAPTURE_DECODED_BYTES).map_err(|err| {
+            StageError::Permanent(format!("stored capture {key} is unreadable: {err}"))
+        })
+    }
+
+    /// The stored result of an earlier step.
+    pub async fn result<T: DeserializeOwned>(&self, step: Step) -> Result<T, StageError> {
+        let value = db::results::load(&self.deps.db, self.scan.id, step)
+            .await?
+            .ok_or_else(|| {
+                StageError::Permanent(format!("the {step} result of this scan is missing"))
+            })?;
+        serde_json::from_value(value).map_err(|err| {
+            StageError::Permanent(format!("the stored {step} result is unreadable: {err}"))
+        })
+    }
+
+    pub async fn proxy_secrets(&self) -> Result<ProxySecrets, StageError> {
+        Ok(self.deps.secrets.load_proxy_secrets().await?)
+    }
+}
+
+/// What to tell JetStream about a message once its run is over.
+#[derive(Debug, PartialEq)]
+enum Disposition {
+    Ack,
+    Retry(Duration),
+    Terminate,
+}
+
+/// Runs a stage until `shutdown` fires. The in-flight message gets `shutdown_grace` to finish;
+/// after that it is nak'ed so another replica picks it up at once.
+pub async fn run_stage<S: Stage>(
+    deps: Deps,
+    stage: S,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
+    let stage = Arc::new(stage);
+    let consumer = deps.bus.stage_consumer(S::STEP, &deps.pipeline).await?;
+    info!(step = %S::STEP, "stage consumer ready");
+    while !shutdown.is_cancelled() {
+        // One message at a time per replica: a replica never hoards work another could do.
+        let mut messages = match consumer
+            .stream()
+            .max_messages_per_batch(1)
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await
+        {
+            Ok(messages) => messages,
+            Err(err) => {
+                warn!(step = %S::STEP, error = %err, "cannot pull messages; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                next = messages.next() => next,
+            };
+            let message = match next {
+                Some(Ok(message)) => message,
+                Some(Err(err)) => {
+                    warn!(step = %S::STEP, error = %err, "pull failed; re-subscribing");
+                    break;
+                }
+                None => break,
+            };
+            handle_with_grace(&deps, stage.clone(), message, &shutdown).await;
+        }
+    }
+    info!(step = %S::STEP, "stage stopped");
+    Ok(())
+}
+
+async fn handle_with_grace<S: Stage>(
+    deps: &Deps,
+    stage: Arc<S>,
+    message: jetstream::Message,
+    shutdown: &CancellationToken,
+) {
+    let grace = deps.pipeline.shutdown_grace;
+    let outcome = tokio::select! {
+        disposition = handle(deps, stage.as_ref(), &message) => disposition,
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            warn!(step = %S::STEP, "shutdown grace elapsed; handing the message back");
+            Disposition::Retry(Duration::ZERO)
+        }
+    };
+    let ack = match outcome {
+        Disposition::Ack => message.ack().await,
+        Disposition::Retry(delay) => message.ack_with(AckKind::Nak(Some(delay))).await,
+        Disposition::Terminate => message.ack_with(AckKind::Term).await,
+    };
+    if let Err(err) = ack {
+        // The message will be redelivered; every stage is idempotent.
+        warn!(step = %S::STEP, error = %err, "acknowledgement failed");
+    }
+}
+
+async fn handle<S: Stage>(deps: &Deps, stage: &S, message: &jetstream::Message) -> Disposition {
+    let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
+    let scan_id = match decode_message::<StageMessage>(&message.payload) {
+        Ok(decoded) => decoded.scan_id,
+        Err(err) => {
+            warn!(step = %S::STEP, error = %err, "dropping a malformed pipeline message");
+            return Disposition::Terminate;
+        }
+    };
+    let span = tracing::info_span!("stage", step = %S::STEP, %scan_id, delivered);
+    async {
+        let scan = match db::scans::get(&deps.db, scan_id).await {
+            Ok(Some(scan)) => scan,
+            Ok(None) => {
+                warn!("no such scan; dropping the message");
+                return Disposition::Terminate;
+            }
+            Err(err) => return retry_later(deps, delivered, &err.to_string()),
+        };
+        if scan.status == recon_contracts::ScanStatus::Errored {
+            info!("scan already errored; not continuing");
+            return Disposition::Ack;
+        }
+        let started = std::time::Instant::now();
+        let result = run_in_step(deps, stage, scan, message).await;
+        let disposition = match result {
+            Ok(()) => Disposition::Ack,
+            Err(StageError::Transient(err)) if delivered < deps.pipeline.max_deliver => {
+                retry_later(deps, delivered, &err)
+            }
+            Err(err) => {
+                let text = match err {
+                    StageError::Transient(err) => {
+                        format!("gave up after {delivered} attempts: {err}")
+                    }
+                    StageError::Permanent(err) => err,
+                };
+                fail_scan(deps, scan_id, S::STEP, &text).await
+            }
+        };
+        info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            ?disposition,
+            "stage run finished"
+        );
+        disposition
+    }
+    .instrument(span)
+    .await
+}
+
+fn retry_later(deps: &Deps, delivered: i64, error: &str) -> Disposition {
+    let exponent = u32::try_from(delivered.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(6);
+    let delay = deps
+        .pipeline
+        .retry_backoff
+        .saturating_mul(2u32.pow(exponent))
+        .min(Duration::from_secs(30));
+    warn!(error, ?delay, "transient failure; retrying");
+    Disposition::Retry(delay)
+}
+
+/// Marks the scan errored, then emits `errored`: a client that sees the event finds the scan
+/// already errored.
+async fn fail_scan(deps: &Deps, scan_id: Uuid, step: Step, error: &str) -> Disposition {
+    warn!(error, "step failed permanently");
+    if let Err(err) = db::scans::mark_errored(&deps.db, scan_id, &format!("{step}: {error}")).await
+    {
+        return retry_later(deps, 1, &err.to_string());
+    }
+    let guard = StepGuard::resume(&deps.bus, scan_id, step);
+    match guard.errored(error).await {
+        Ok(()) => Disposition::Terminate,
+        Err(err) => retry_later(deps, 1, &err.to_string()),
+    }
+}
+
+async fn run_in_step<S: Stage>(
+    deps: &Deps,
+    stage: &S,
+    scan: ScanRecord,
+    message: &jetstream::Message,
+) -> Result<(), StageError> {
+    let scan_id = scan.id;
+    let guard = StepGuard::begin(&deps.bus, scan_id, S::STEP).await?;
+    let ctx = StageContext::new(scan, deps.clone());
+    let output = keep_alive(message, deps.pipeline.ack_wait, stage.run(&ctx)).await?;
+    db::results::save(&deps.db, scan_id, S::STEP, &output.result).await?;
+    if S::STEP.is_last() {
+        db::scans::mark_complete(&deps.db, scan_id).await?;
+    } else {
+        db::scans::touch(&deps.db, scan_id).await?;
+    }
+    deps.bus
+        .publish_stage(scan_id, S::STEP.output_subject())
+        .await?;
+    guard
+        .complete(Some(output.summary), serde_json::json!({}))
+        .await?;
+    Ok(())
+}
+
+/// Sends `+WPI` progress acks while `work` runs, so a long step is not redelivered mid-run.
+async fn keep_alive<T>(
+    message: &jetstream::Message,
+    ack_wait: Duration,
+    work: impl Future<Output = T>,
+) -> T {
+    let period = (ack_wait / 3).max(Duration::from_millis(100));
+    tokio::pin!(work);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            output = &mut work => return output,
+            _ = ticker.tick() => {
+                if let Err(err) = message.ack_with(AckKind::Progress).await {
+                    warn!(error = %err, "progress ack failed");
+                }
+            }
+        }
+    }
+}

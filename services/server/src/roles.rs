@@ -1,0 +1,214 @@
+//! The role table and the start-up of a set of roles.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use recon_runtime::stage::{run_stage, Deps};
+use recon_runtime::{blob, db, nats::Bus, secrets, ServerConfig, Stage};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Api,
+    Events,
+    Detection,
+    Analysis,
+    IntentFilter,
+    Validation,
+    Scrub,
+    Synthesis,
+    Render,
+}
+
+/// Every role by its `--target` name, in start-up order.
+pub const ROLES: [(&str, Role); 9] = [
+    ("events", Role::Events),
+    ("detection", Role::Detection),
+    ("analysis", Role::Analysis),
+    ("intent_filter", Role::IntentFilter),
+    ("validation", Role::Validation),
+    ("scrub", Role::Scrub),
+    ("synthesis", Role::Synthesis),
+    ("render", Role::Render),
+    ("api", Role::Api),
+];
+
+/// Parses `all` or a comma list such as `api,events`.
+pub fn parse_targets(text: &str) -> anyhow::Result<Vec<Role>> {
+    let mut roles = Vec::new();
+    for name in text
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    {
+        if name == "all" {
+            roles.extend(ROLES.iter().map(|(_, role)| *role));
+            continue;
+        }
+        match ROLES.iter().find(|(known, _)| *known == name) {
+            Some((_, role)) => roles.push(*role),
+            None => {
+                let known: Vec<&str> = ROLES.iter().map(|(known, _)| *known).collect();
+                bail!(
+                    "unknown target {name:?}; expected all or one of {}",
+                    known.join(", ")
+                );
+            }
+        }
+    }
+    if roles.is_empty() {
+        bail!("--target is empty; expected all or one of the roles");
+    }
+    let mut unique = Vec::new();
+    for role in roles {
+        if !unique.contains(&role) {
+            unique.push(role);
+        }
+    }
+    Ok(unique)
+}
+
+/// Roles running in the background.
+pub struct RunningServer {
+    /// Where the api listens, when the api role runs.
+    pub api_address: Option<SocketAddr>,
+    /// Flushed on SIGHUP so rotated proxy secrets are read again.
+    pub secrets: Arc<dyn recon_runtime::secrets::SecretsStore>,
+    pub tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Waits for every role to stop; the first failure is returned.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let mut first_error = None;
+        while let Some(joined) = self.tasks.join_next().await {
+            let outcome = joined.context("a role panicked").and_then(|result| result);
+            if let Err(err) = outcome {
+                tracing::error!(error = %format!("{err:#}"), "role failed");
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Opens what the roles need and starts them. Returns once the api (if any) is bound.
+pub async fn start(
+    config: &ServerConfig,
+    roles: &[Role],
+    shutdown: CancellationToken,
+) -> anyhow::Result<RunningServer> {
+    let deps = open_deps(config).await?;
+    let secrets = Arc::clone(&deps.secrets);
+    let mut tasks = JoinSet::new();
+    let mut api_address = None;
+    for role in roles {
+        let deps = deps.clone();
+        let shutdown = shutdown.clone();
+        match role {
+            Role::Api => {
+                let settings = recon_api::ApiSettings {
+                    listen: config.listen,
+                    public_url: config.public_url.clone(),
+                    limits: config.limits.clone(),
+                    versions: config.versions.clone(),
+                };
+                let app = recon_api::Application::build(settings, deps)
+                    .await
+                    .with_context(|| format!("cannot listen on {}", config.listen))?;
+                api_address = Some(app.address());
+                tasks.spawn(async move { Ok(app.run(shutdown).await?) });
+            }
+            Role::Events => {
+                tasks.spawn(async move { Ok(recon_events::run_recorder(deps, shutdown).await?) });
+            }
+            Role::Detection => {
+                spawn_stage(&mut tasks, deps, recon_detection::DetectionStage, shutdown)
+            }
+            Role::Analysis => {
+                spawn_stage(&mut tasks, deps, recon_analysis::AnalysisStage, shutdown)
+            }
+            Role::IntentFilter => {
+                spawn_stage(&mut tasks, deps, recon_intent::IntentStage, shutdown)
+            }
+            Role::Validation => spawn_stage(
+                &mut tasks,
+                deps,
+                recon_validation::ValidationStage,
+                shutdown,
+            ),
+            Role::Scrub => spawn_stage(&mut tasks, deps, recon_scrub::ScrubStage, shutdown),
+            Role::Synthesis => {
+                spawn_stage(&mut tasks, deps, recon_synthesis::SynthesisStage, shutdown)
+            }
+            Role::Render => spawn_stage(&mut tasks, deps, recon_render::RenderStage, shutdown),
+        }
+    }
+    Ok(RunningServer {
+        api_address,
+        secrets,
+        tasks,
+    })
+}
+
+/// Starts one stage's consumer loop; public so tests can run a wrapped stage.
+pub fn spawn_stage<S: Stage>(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    deps: Deps,
+    stage: S,
+    shutdown: CancellationToken,
+) {
+    tasks.spawn(with_context(
+        S::STEP.as_str(),
+        run_stage(deps, stage, shutdown),
+    ));
+}
+
+async fn with_context<E: std::error::Error + Send + Sync + 'static>(
+    role: &'static str,
+    work: impl Future<Output = Result<(), E>>,
+) -> anyhow::Result<()> {
+    work.await.with_context(|| format!("role {role}"))
+}
+
+/// Connects to Postgres, NATS, the blob store and the secrets store.
+pub async fn open_deps(config: &ServerConfig) -> anyhow::Result<Deps> {
+    let db =
+        db::connect(&config.database_url).context("DATABASE_URL is not a valid Postgres URL")?;
+    let bus = Bus::connect(&config.nats_url).await?;
+    bus.ensure_streams().await?;
+    let blob = blob::open_blob_store(&config.blob_url)
+        .await
+        .context("cannot open the blob store (RECON_BLOB_URL)")?;
+    let secrets = secrets::open_secrets_store(&config.secrets_url, config.secrets_ttl)
+        .await
+        .context("cannot open the secrets store (RECON_SECRETS_URL)")?;
+    Ok(Deps {
+        db,
+        bus,
+        blob,
+        secrets,
+        pipeline: config.pipeline.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_all_and_lists() {
+        assert_eq!(parse_targets("all").unwrap().len(), ROLES.len());
+        assert_eq!(
+            parse_targets("api,events").unwrap(),
+            vec![Role::Api, Role::Events]
+        );
+        assert_eq!(parse_targets("api, api").unwrap(), vec![Role::Api]);
+        let err = parse_targets("api,nope").unwrap_err().to_string();
+        assert!(err.contains("unknown target \"nope\""), "{err}");
+        assert!(parse_targets(" , ").is_err());
+    }
+}

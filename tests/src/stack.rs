@@ -1,0 +1,265 @@
+//! `TestStack`: a fresh database, NATS server and blob directory, with the server roles
+//! running in-process on a random port.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use recon_contracts::{
+    Capture, CaptureAccepted, CreateScanRequest, CreateScanResponse, EventsPage, RecordedEvent,
+    ScanView,
+};
+use recon_runtime::stage::Deps;
+use recon_runtime::{db, ServerConfig};
+use recon_server::{Role, RunningServer};
+use sqlx::PgPool;
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::NatsServer;
+
+pub struct TestStack {
+    pub config: ServerConfig,
+    pub nats: NatsServer,
+    pub db: PgPool,
+    pub api: String,
+    pub key: String,
+    pub http: reqwest::Client,
+    pub shutdown: CancellationToken,
+    pub servers: Vec<RunningServer>,
+    pub data_dir: TempDir,
+    database_name: String,
+    admin_url: String,
+}
+
+impl TestStack {
+    /// Every role, like `recon-server --target all`.
+    pub async fn start() -> TestStack {
+        Self::start_roles(&recon_server::parse_targets("all").expect("all parses")).await
+    }
+
+    pub async fn start_roles(roles: &[Role]) -> TestStack {
+        let admin_url = crate::harness_env("RECON_TEST_DATABASE_URL");
+        let database_name = format!("recon_test_{}", Uuid::new_v4().simple());
+        let admin = PgPool::connect(&admin_url)
+            .await
+            .expect("connect to the test cluster");
+        sqlx::query(&format!("CREATE DATABASE {database_name}"))
+            .execute(&admin)
+            .await
+            .expect("create test database");
+        admin.close().await;
+        let database_url = replace_database(&admin_url, &database_name);
+
+        let nats = NatsServer::start().await;
+        let data_dir = TempDir::new().expect("temp data dir");
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", database_url.clone()),
+            ("NATS_URL", nats.url.clone()),
+            ("RECON_LISTEN", "127.0.0.1:0".to_owned()),
+            (
+                "RECON_BLOB_URL",
+                format!("file://{}", data_dir.path().join("blobs").display()),
+            ),
+            (
+                "RECON_SECRETS_URL",
+                format!("file://{}", data_dir.path().join("secrets.json").display()),
+            ),
+            ("RECON_ACK_WAIT_SECS", "2".to_owned()),
+            ("RECON_RETRY_BACKOFF_MS", "100".to_owned()),
+            ("RECON_SHUTDOWN_GRACE_SECS", "2".to_owned()),
+        ]);
+        let config =
+            ServerConfig::from_lookup(|name| vars.get(name).cloned()).expect("test config");
+        let db = db::connect(&config.database_url).expect("pool");
+        db::migrate(&db).await.expect("migrations");
+        let key = db::accounts::create_key(&db, "test-account")
+            .await
+            .expect("key");
+
+        let shutdown = CancellationToken::new();
+        let mut stack = TestStack {
+            config,
+            nats,
+            db,
+            api: String::new(),
+            key,
+            http: reqwest::Client::builder()
+                .user_agent(recon_contracts::version::user_agent())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            shutdown,
+            servers: Vec::new(),
+            data_dir,
+            database_name,
+            admin_url,
+        };
+        stack.add_roles(roles).await;
+        stack
+    }
+
+    /// Starts more roles in this stack (e.g. a second events recorder).
+    pub async fn add_roles(&mut self, roles: &[Role]) {
+        let server = recon_server::start(&self.config, roles, self.shutdown.clone())
+            .await
+            .expect("start roles");
+        if let Some(address) = server.api_address {
+            if self.api.is_empty() {
+                self.api = format!("http://{address}");
+            }
+        }
+        self.servers.push(server);
+    }
+
+    /// The shared dependencies, for running a custom stage in this world.
+    pub async fn deps(&self) -> Deps {
+        recon_server::open_deps(&self.config).await.expect("deps")
+    }
+
+    /// Stops the roles, drops the database and the NATS server.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for server in self.servers {
+            let _ = tokio::time::timeout(Duration::from_secs(10), server.wait()).await;
+        }
+        self.db.close().await;
+        if let Ok(admin) = PgPool::connect(&self.admin_url).await {
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.database_name
+            ))
+            .execute(&admin)
+            .await;
+            admin.close().await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api)
+    }
+
+    pub fn authed(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        builder.bearer_auth(&self.key)
+    }
+
+    pub async fn create_scan(&self, intent: &str) -> CreateScanResponse {
+        let response = self
+            .authed(self.http.post(self.url("/scans")))
+            .json(&CreateScanRequest {
+                target_url: "https://demo-shop.recon.test/".to_owned(),
+                intent_text: Some(intent.to_owned()),
+                starter_template: None,
+            })
+            .send()
+            .await
+            .expect("POST /scans");
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        response.json().await.expect("scan body")
+    }
+
+    pub async fn upload(&self, scan_id: Uuid, capture: &Capture) -> CaptureAccepted {
+        let body = recon_runtime::codec::to_gzip_json(capture).expect("gzip");
+        let response = self
+            .authed(
+                self.http
+                    .post(self.url(&format!("/scans/{scan_id}/capture"))),
+            )
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(body)
+            .send()
+            .await
+            .expect("POST capture");
+        assert_eq!(response.status(), 202, "{:?}", response.text().await);
+        response.json().await.expect("accepted body")
+    }
+
+    /// One scan from creation to its terminal event; returns its id.
+    pub async fn run_scan(&self, capture: &Capture) -> Uuid {
+        let created = self.create_scan("product prices").await;
+        self.upload(created.scan_id, capture).await;
+        created.scan_id
+    }
+
+    pub async fn events_page(&self, scan_id: Uuid, since: i64) -> EventsPage {
+        let response = self
+            .authed(
+                self.http
+                    .get(self.url(&format!("/scans/{scan_id}/events?since={since}"))),
+            )
+            .send()
+            .await
+            .expect("GET events");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("events body")
+    }
+
+    pub async fn scan(&self, scan_id: Uuid) -> ScanView {
+        self.authed(self.http.get(self.url(&format!("/scans/{scan_id}"))))
+            .send()
+            .await
+            .expect("GET scan")
+            .json()
+            .await
+            .expect("scan body")
+    }
+
+    /// Polls events until the scan's terminal event; every event once, in order.
+    pub async fn wait_for_terminal(&self, scan_id: Uuid, timeout: Duration) -> Vec<RecordedEvent> {
+        let deadline = Instant::now() + timeout;
+        let mut cursor = 0;
+        let mut events: Vec<RecordedEvent> = Vec::new();
+        loop {
+            let page = self.events_page(scan_id, cursor).await;
+            cursor = page.cursor;
+            events.extend(page.events);
+            if events.last().is_some_and(RecordedEvent::is_terminal) {
+                return events;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "scan {scan_id} did not finish in {timeout:?}; events so far: {:?}",
+                events
+                    .iter()
+                    .map(|e| format!("{} {}", e.step, e.status.as_str()))
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let base = match base.rsplit_once('/') {
+        Some((prefix, _))
+            if prefix.contains("://") && prefix.len() > prefix.find("://").unwrap_or(0) + 3 =>
+        {
+            prefix
+        }
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            super::replace_database("postgres://postgres@127.0.0.1:5/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5/x"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u@h:5/postgres?sslmode=disable", "x"),
+            "postgres://u@h:5/x?sslmode=disable"
+        );
+    }
+}
