@@ -39,6 +39,11 @@ impl TestStack {
     }
 
     pub async fn start_roles(roles: &[Role]) -> TestStack {
+        Self::start_with(roles, &[]).await
+    }
+
+    /// Starts `roles` with extra environment settings (e.g. smaller limits).
+    pub async fn start_with(roles: &[Role], overrides: &[(&str, &str)]) -> TestStack {
         let admin_url = crate::harness_env("RECON_TEST_DATABASE_URL");
         let database_name = format!("recon_test_{}", Uuid::new_v4().simple());
         let admin = PgPool::connect(&admin_url)
@@ -53,7 +58,7 @@ impl TestStack {
 
         let nats = NatsServer::start().await;
         let data_dir = TempDir::new().expect("temp data dir");
-        let vars: HashMap<&str, String> = HashMap::from([
+        let mut vars: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", database_url.clone()),
             ("NATS_URL", nats.url.clone()),
             ("RECON_LISTEN", "127.0.0.1:0".to_owned()),
@@ -69,6 +74,11 @@ impl TestStack {
             ("RECON_RETRY_BACKOFF_MS", "100".to_owned()),
             ("RECON_SHUTDOWN_GRACE_SECS", "2".to_owned()),
         ]);
+        vars.extend(
+            overrides
+                .iter()
+                .map(|(name, value)| (*name, (*value).to_owned())),
+        );
         let config =
             ServerConfig::from_lookup(|name| vars.get(name).cloned()).expect("test config");
         let db = db::connect(&config.database_url).expect("pool");
