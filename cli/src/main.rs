@@ -1,1 +1,262 @@
-fn main() {}
+//! `recon`, the thin client of browser-recon: it gets a site's network traffic (a HAR import in
+//! this build; Chrome capture comes next), uploads it to the server, shows the pipeline's
+//! progress and ends with the report URL. Everything else happens on the server.
+//!
+//! Output contract: results on stdout, everything else on stderr; every failure is one line
+//! `recon: error: …`; exit codes are in [`exit::Exit`].
+
+mod client;
+mod config;
+mod exit;
+mod har;
+mod outcome;
+mod progress;
+mod scan;
+mod status;
+mod update;
+mod upload;
+mod watch;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{Args, Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::client::ApiClient;
+use crate::config::Config;
+use crate::exit::{one_line, Exit, Failure};
+use crate::scan::ScanArgs;
+use crate::update::UpdateCheck;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "recon",
+    version,
+    about = "Record a site's network traffic and learn how to scrape it.",
+    long_about = "Record a site's network traffic and learn how to scrape it: which anti-bot \
+                  vendors guard it, which endpoints carry the data, how to replay them, and \
+                  starter code.\n\nThe server and key come from RECON_SERVER and RECON_API_KEY \
+                  (or ~/.recon/config.toml)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Capture a site's traffic, upload it and follow the analysis to its report.
+    Scan(ScanCommand),
+    /// Show a scan's status.
+    Status {
+        /// The scan id (a UUID).
+        #[arg(value_parser = parse_scan_id)]
+        id: Uuid,
+        /// Print one JSON object {scan_id, status, report_url} on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow a scan's progress until it ends.
+    Watch {
+        /// The scan id (a UUID).
+        #[arg(value_parser = parse_scan_id)]
+        id: Uuid,
+        /// Plain progress lines instead of the live display (for CI and logs).
+        #[arg(long)]
+        no_progress: bool,
+        /// Print one JSON object {scan_id, status, report_url} on stdout at the end.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ScanCommand {
+    /// The site to scan, e.g. https://shop.example (https:// is assumed when left out).
+    url: String,
+    /// What data you are after, in your words, e.g. "product prices".
+    #[arg(long, value_name = "TEXT")]
+    intent: Option<String>,
+    /// The starter-code template the report should use, e.g. python.
+    #[arg(long, value_name = "NAME")]
+    template: Option<String>,
+    /// Import this HAR 1.2 file (Chrome or Firefox DevTools export) instead of recording.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["headless", "duration"])]
+    from_har: Option<PathBuf>,
+    /// Record in headless Chrome.
+    #[arg(long)]
+    headless: bool,
+    /// How long to record, e.g. 30s or 2m.
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Plain progress lines instead of the live display (for CI and logs).
+    #[arg(long)]
+    no_progress: bool,
+    /// Print the scan id and exit once the capture is uploaded.
+    #[arg(long)]
+    no_wait: bool,
+    /// Print one JSON object {scan_id, status, report_url} on stdout at the end.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => match error.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
+            _ => {
+                eprintln!("recon: error: {}", usage_error_line(&error.to_string()));
+                std::process::exit(Exit::Usage.code());
+            }
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("recon: error: cannot start the async runtime: {error}");
+            std::process::exit(Exit::Server.code());
+        }
+    };
+    let exit = match runtime.block_on(run(cli.command)) {
+        Ok(exit) => exit,
+        Err(failure) => {
+            eprintln!("recon: error: {}", failure.message());
+            failure.exit
+        }
+    };
+    drop(runtime);
+    std::process::exit(exit.code());
+}
+
+async fn run(command: Command) -> Result<Exit, Failure> {
+    match command {
+        Command::Scan(scan) => {
+            scan::run(ScanArgs {
+                url: scan.url,
+                intent: scan.intent,
+                template: scan.template,
+                from_har: scan.from_har,
+                headless: scan.headless,
+                duration: scan.duration,
+                no_progress: scan.no_progress,
+                no_wait: scan.no_wait,
+                json: scan.json,
+            })
+            .await
+        }
+        Command::Status { id, json } => status::run(id, json).await,
+        Command::Watch {
+            id,
+            no_progress,
+            json,
+        } => watch::run(id, no_progress, json).await,
+    }
+}
+
+/// The API client from the configuration, with the version check started beside it.
+pub(crate) fn connect() -> Result<(ApiClient, UpdateCheck), Failure> {
+    let config = Config::load()?;
+    let client = ApiClient::new(&config)?;
+    let update = UpdateCheck::start(&client);
+    Ok((client, update))
+}
+
+/// clap's message without its usage block and tips, on one line.
+fn usage_error_line(rendered: &str) -> String {
+    let message = rendered.split("\n\n").next().unwrap_or(rendered);
+    let message = message.trim().strip_prefix("error:").unwrap_or(message);
+    format!("{} (see `recon --help`)", one_line(message))
+}
+
+fn parse_scan_id(text: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(text.trim())
+        .map_err(|_| "not a scan id; scan ids are UUIDs such as 0b9e4c2e-…".to_owned())
+}
+
+/// `90`, `90s`, `2m`, `1h`: a whole number with an optional unit (seconds by default).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 30s, 2m or 1h"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => Some(number),
+        "m" => number.checked_mul(60),
+        "h" => number.checked_mul(3600),
+        _ => None,
+    }
+    .filter(|seconds| *seconds > 0)
+    .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 2m or 1h"))?;
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_version_is_the_package_version() {
+        let rendered = Cli::command().render_version();
+        assert_eq!(
+            rendered.trim(),
+            format!("recon {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    #[test]
+    fn usage_errors_are_one_line() {
+        let error = Cli::try_parse_from(["recon", "scan"]).unwrap_err();
+        let line = usage_error_line(&error.to_string());
+        assert_eq!(
+            line,
+            "the following required arguments were not provided: <URL> (see `recon --help`)"
+        );
+        let error = Cli::try_parse_from(["recon", "status", "not-a-uuid"]).unwrap_err();
+        let line = usage_error_line(&error.to_string());
+        assert!(line.contains("not a scan id"), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn a_har_import_cannot_be_headless() {
+        let error = Cli::try_parse_from([
+            "recon",
+            "scan",
+            "https://a.test",
+            "--from-har",
+            "x.har",
+            "--headless",
+        ])
+        .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+}

@@ -1,0 +1,314 @@
+//! The HTTP client of the browser-recon API (DESIGN.md § HTTP API): one method per endpoint,
+//! typed answers from `recon-contracts`, and errors that say which exit code they mean.
+//!
+//! Every request carries the API key and `User-Agent: browser-recon/<version>`.
+
+use std::time::Duration;
+
+use recon_contracts::version::{user_agent, VersionInfo};
+use recon_contracts::{
+    CaptureAccepted, CreateScanRequest, CreateScanResponse, ErrorBody, ErrorDetail, EventsPage,
+    ScanView,
+};
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::config::{Config, ConfigError, API_KEY_ENV};
+use crate::exit::{one_line, Exit};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A large capture on a slow uplink takes a while; the server answers fast once it has it.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
+/// The version check must never hold the user up.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the server at {server}: {reason}")]
+    Unreachable { server: String, reason: String },
+    #[error("the server refused the API key ({status}): {message}; check {API_KEY_ENV}")]
+    AuthRefused { status: u16, message: String },
+    #[error("the server needs a newer recon than {version}: {message}", version = recon_contracts::version::VERSION)]
+    UpgradeRequired { message: String },
+    #[error("{message} (404 from {path})")]
+    NotFound { path: String, message: String },
+    #[error("the server rejected {path} ({status} {code}): {message}")]
+    Rejected {
+        path: String,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("the server failed on {path} ({status}): {message}")]
+    ServerFailed {
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("unexpected answer from the server to {path}: {reason}")]
+    BadAnswer { path: String, reason: String },
+}
+
+impl ClientError {
+    /// The error for a non-2xx answer, from its status and (when the body was one) its
+    /// [`ErrorBody`].
+    pub fn for_status(status: u16, detail: Option<ErrorDetail>, path: &str) -> ClientError {
+        let detail = detail.unwrap_or_else(|| ErrorDetail {
+            code: format!("http_{status}"),
+            message: canonical_reason(status).to_owned(),
+        });
+        let message = one_line(&detail.message);
+        match status {
+            401 | 403 => ClientError::AuthRefused { status, message },
+            426 => ClientError::UpgradeRequired { message },
+            404 => ClientError::NotFound {
+                path: path.to_owned(),
+                message,
+            },
+            500..=599 => ClientError::ServerFailed {
+                path: path.to_owned(),
+                status,
+                message,
+            },
+            _ => ClientError::Rejected {
+                path: path.to_owned(),
+                status,
+                code: detail.code,
+                message,
+            },
+        }
+    }
+
+    pub fn exit(&self) -> Exit {
+        match self {
+            ClientError::Unreachable { .. }
+            | ClientError::AuthRefused { .. }
+            | ClientError::UpgradeRequired { .. }
+            | ClientError::ServerFailed { .. }
+            | ClientError::BadAnswer { .. } => Exit::Server,
+            ClientError::Rejected { status, .. } if *status == 410 || *status == 429 => {
+                Exit::Server
+            }
+            ClientError::NotFound { .. } | ClientError::Rejected { .. } => Exit::Usage,
+        }
+    }
+
+    /// Worth asking again after a pause: the network or the server hiccuped.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Unreachable { .. } | ClientError::ServerFailed { .. } => true,
+            ClientError::Rejected { status, .. } => *status == 429,
+            _ => false,
+        }
+    }
+}
+
+fn canonical_reason(status: u16) -> &'static str {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .unwrap_or("no reason given")
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    server: String,
+    api_key: String,
+}
+
+impl ApiClient {
+    pub fn new(config: &Config) -> Result<ApiClient, ConfigError> {
+        let api_key = config.api_key()?.to_owned();
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|error| ConfigError::BadServerUrl {
+                source_name: "the HTTP client".into(),
+                value: config.server.clone(),
+                reason: error.to_string(),
+            })?;
+        Ok(ApiClient {
+            http,
+            server: config.server.clone(),
+            api_key,
+        })
+    }
+
+    /// `POST /scans`.
+    pub async fn create_scan(
+        &self,
+        request: &CreateScanRequest,
+    ) -> Result<CreateScanResponse, ClientError> {
+        let path = "/scans";
+        let builder = self
+            .http
+            .post(self.url(path))
+            .timeout(REQUEST_TIMEOUT)
+            .json(request);
+        self.send(builder, path).await
+    }
+
+    /// `POST /scans/{id}/capture` with the capture already serialized and gzip-compressed.
+    pub async fn upload_capture(
+        &self,
+        scan_id: Uuid,
+        gzipped_json: Vec<u8>,
+    ) -> Result<CaptureAccepted, ClientError> {
+        let path = format!("/scans/{scan_id}/capture");
+        let builder = self
+            .http
+            .post(self.url(&path))
+            .timeout(UPLOAD_TIMEOUT)
+            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_ENCODING, "gzip")
+            .body(gzipped_json);
+        let mut accepted: CaptureAccepted = self.send(builder, &path).await?;
+        accepted.report_url = self.absolute(&accepted.report_url);
+        Ok(accepted)
+    }
+
+    /// `GET /scans/{id}`.
+    pub async fn scan(&self, scan_id: Uuid) -> Result<ScanView, ClientError> {
+        let path = format!("/scans/{scan_id}");
+        let builder = self.http.get(self.url(&path)).timeout(REQUEST_TIMEOUT);
+        let mut view: ScanView = self.send(builder, &path).await?;
+        view.report_url = self.absolute(&view.report_url);
+        Ok(view)
+    }
+
+    /// `GET /scans/{id}/events?since=<cursor>`.
+    pub async fn events(&self, scan_id: Uuid, since: i64) -> Result<EventsPage, ClientError> {
+        let path = format!("/scans/{scan_id}/events");
+        let builder = self
+            .http
+            .get(self.url(&path))
+            .query(&[("since", since)])
+            .timeout(REQUEST_TIMEOUT);
+        self.send(builder, &path).await
+    }
+
+    /// `GET /version`, with a short timeout.
+    pub async fn version(&self) -> Result<VersionInfo, ClientError> {
+        let path = "/version";
+        let builder = self.http.get(self.url(path)).timeout(VERSION_TIMEOUT);
+        self.send(builder, path).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server)
+    }
+
+    /// The server may answer with a path; the user needs a URL they can open.
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') {
+            self.url(url)
+        } else {
+            url.to_owned()
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        builder: reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<T, ClientError> {
+        let response = builder
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(|error| self.unreachable(&error))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| self.unreachable(&error))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|error| ClientError::BadAnswer {
+                path: path.to_owned(),
+                reason: error.to_string(),
+            });
+        }
+        let detail = match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(parsed) => Some(parsed.error),
+            Err(_) => text_snippet(&body).map(|message| ErrorDetail {
+                code: format!("http_{}", status.as_u16()),
+                message,
+            }),
+        };
+        Err(ClientError::for_status(status.as_u16(), detail, path))
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> ClientError {
+        ClientError::Unreachable {
+            server: self.server.clone(),
+            reason: describe_transport_error(error),
+        }
+    }
+}
+
+/// reqwest's own message is generic ("error sending request"); the useful part (connection
+/// refused, DNS, TLS) is at the bottom of the source chain.
+fn describe_transport_error(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "the request timed out".into();
+    }
+    let mut innermost: &dyn std::error::Error = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    one_line(&innermost.to_string())
+}
+
+/// The start of a non-JSON error body (a proxy's HTML page, plain text), when it is short text.
+fn text_snippet(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?.trim();
+    if text.is_empty() || text.starts_with('<') {
+        return None;
+    }
+    let snippet: String = text.chars().take(200).collect();
+    Some(one_line(&snippet))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_become_readable_messages() {
+        let detail = ErrorDetail {
+            code: "invalid_capture".into(),
+            message: "request \"har-3\" has a URL\nthat is not http(s)".into(),
+        };
+        let error = ClientError::for_status(422, Some(detail), "/scans/x/capture");
+        assert_eq!(
+            error.to_string(),
+            "the server rejected /scans/x/capture (422 invalid_capture): request \"har-3\" has a URL that is not http(s)"
+        );
+        assert_eq!(error.exit(), Exit::Usage);
+
+        let error = ClientError::for_status(401, None, "/scans");
+        assert!(error.to_string().contains("Unauthorized"), "{error}");
+        assert!(error.to_string().contains("RECON_API_KEY"), "{error}");
+    }
+
+    #[test]
+    fn transient_errors_are_the_retryable_ones() {
+        assert!(ClientError::for_status(503, None, "/x").is_transient());
+        assert!(ClientError::for_status(429, None, "/x").is_transient());
+        assert!(!ClientError::for_status(404, None, "/x").is_transient());
+        assert!(!ClientError::for_status(401, None, "/x").is_transient());
+    }
+
+    #[test]
+    fn html_error_pages_are_not_echoed() {
+        assert_eq!(text_snippet(b"<html><body>Bad gateway</body></html>"), None);
+        assert_eq!(
+            text_snippet(b"upstream connect error\n"),
+            Some("upstream connect error".into())
+        );
+    }
+}

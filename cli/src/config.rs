@@ -1,0 +1,220 @@
+//! Where the server is and which API key to send: `~/.recon/config.toml` when it exists
+//! (keys `server` and `api_key`, the file `recon login` will write), overridden by the
+//! environment (`RECON_SERVER`, `RECON_API_KEY`). Parsed once at start-up.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::exit::Exit;
+
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+pub const SERVER_ENV: &str = "RECON_SERVER";
+pub const API_KEY_ENV: &str = "RECON_API_KEY";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Base URL of the server, without a trailing slash.
+    pub server: String,
+    api_key: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    UnreadableFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a valid recon config file: {reason}", path.display())]
+    BadFile { path: PathBuf, reason: String },
+    #[error("{source_name} is {value:?}, which is not a usable server URL: {reason}")]
+    BadServerUrl {
+        source_name: String,
+        value: String,
+        reason: String,
+    },
+    #[error(
+        "no API key: set {API_KEY_ENV} or put api_key = \"rec_live_…\" in ~/.recon/config.toml"
+    )]
+    MissingApiKey,
+}
+
+impl ConfigError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            // Without a key the server cannot be asked anything: the same class as a refused key.
+            ConfigError::MissingApiKey => Exit::Server,
+            _ => Exit::Usage,
+        }
+    }
+}
+
+/// The keys of `~/.recon/config.toml` this version reads; others are left for later versions.
+#[derive(Debug, Default, Deserialize)]
+struct FileConfig {
+    server: Option<String>,
+    api_key: Option<String>,
+}
+
+impl Config {
+    /// Reads the config file (if there is one) and the environment.
+    pub fn load() -> Result<Config, ConfigError> {
+        let path = default_config_path();
+        let file = match &path {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Config::resolve(file, path.as_deref(), |name| std::env::var(name).ok())
+    }
+
+    fn resolve(
+        file: FileConfig,
+        file_path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let from_env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+        let file_source = || match file_path {
+            Some(path) => format!("server in {}", path.display()),
+            None => "server in the config file".to_owned(),
+        };
+        let (server, source_name) = match (from_env(SERVER_ENV), file.server) {
+            (Some(value), _) => (value, SERVER_ENV.to_owned()),
+            (None, Some(value)) => (value, file_source()),
+            (None, None) => (DEFAULT_SERVER.to_owned(), "the default server".to_owned()),
+        };
+        let server = normalize_server(&server).map_err(|reason| ConfigError::BadServerUrl {
+            source_name,
+            value: server.clone(),
+            reason,
+        })?;
+        let api_key = from_env(API_KEY_ENV)
+            .or(file.api_key)
+            .map(|key| key.trim().to_owned())
+            .filter(|key| !key.is_empty());
+        Ok(Config { server, api_key })
+    }
+
+    pub fn api_key(&self) -> Result<&str, ConfigError> {
+        self.api_key.as_deref().ok_or(ConfigError::MissingApiKey)
+    }
+}
+
+/// `~/.recon/config.toml`, when a home directory is known.
+pub fn default_config_path() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .filter(|home| !home.is_empty())?;
+    Some(PathBuf::from(home).join(".recon").join("config.toml"))
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_file(&text, path),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(source) => Err(ConfigError::UnreadableFile {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn parse_file(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|error| ConfigError::BadFile {
+        path: path.to_owned(),
+        reason: error.message().to_owned(),
+    })
+}
+
+fn normalize_server(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    let url = url::Url::parse(trimmed).map_err(|error| error.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "the scheme must be http or https, not {}",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("it has no host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("it must not have a query or a fragment".into());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn file(text: &str) -> FileConfig {
+        parse_file(text, Path::new("config.toml")).unwrap()
+    }
+
+    #[test]
+    fn defaults_to_the_local_server_without_a_key() {
+        let config = Config::resolve(FileConfig::default(), None, env(&[])).unwrap();
+        assert_eq!(config.server, "http://127.0.0.1:8080");
+        assert!(matches!(config.api_key(), Err(ConfigError::MissingApiKey)));
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let file = file("server = \"https://recon.example/\"\napi_key = \"rec_live_file\"\n");
+        let config = Config::resolve(
+            file,
+            None,
+            env(&[
+                ("RECON_SERVER", "https://other.example/base/"),
+                ("RECON_API_KEY", "rec_live_env"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server, "https://other.example/base");
+        assert_eq!(config.api_key().unwrap(), "rec_live_env");
+    }
+
+    #[test]
+    fn the_file_is_used_when_the_environment_is_empty() {
+        let file = file("server = \"https://recon.example\"\napi_key = \"rec_live_file\"\nchrome_path = \"/x\"\n");
+        let config = Config::resolve(
+            file,
+            None,
+            env(&[("RECON_API_KEY", "  "), ("RECON_SERVER", "")]),
+        )
+        .unwrap();
+        assert_eq!(config.server, "https://recon.example");
+        assert_eq!(config.api_key().unwrap(), "rec_live_file");
+    }
+
+    #[test]
+    fn bad_values_name_their_source() {
+        let error = Config::resolve(
+            FileConfig::default(),
+            None,
+            env(&[("RECON_SERVER", "ftp://recon.example")]),
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.starts_with("RECON_SERVER is \"ftp://recon.example\""),
+            "{text}"
+        );
+        assert_eq!(error.exit(), Exit::Usage);
+
+        let error = parse_file("server = ", Path::new("/home/me/.recon/config.toml")).unwrap_err();
+        assert!(error
+            .to_string()
+            .starts_with("/home/me/.recon/config.toml is not a valid recon config file"));
+    }
+}

@@ -1,0 +1,210 @@
+//! `recon scan URL`: get a capture (imported from a HAR file in this build), create the scan,
+//! upload the capture, follow the pipeline to its end.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use recon_contracts::{CaptureAccepted, CreateScanRequest, ScanStatus};
+use url::Url;
+use uuid::Uuid;
+
+use crate::client::{ApiClient, ClientError};
+use crate::exit::{Exit, Failure};
+use crate::outcome::{print_json, Outcome};
+use crate::progress::{Display, Follower};
+use crate::upload::human_bytes;
+use crate::{har, upload};
+
+/// Warnings of an import shown in full; the rest are counted.
+const SHOWN_WARNINGS: usize = 5;
+const UPLOAD_ATTEMPTS: u64 = 3;
+
+#[derive(Debug, Clone)]
+pub struct ScanArgs {
+    pub url: String,
+    pub intent: Option<String>,
+    pub template: Option<String>,
+    pub from_har: Option<PathBuf>,
+    pub headless: bool,
+    pub duration: Option<Duration>,
+    pub no_progress: bool,
+    pub no_wait: bool,
+    pub json: bool,
+}
+
+pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
+    let target_url = parse_target(&args.url)?;
+    let Some(har_path) = &args.from_har else {
+        return Err(Failure::usage(format!(
+            "{} is not available in this build of recon yet; record the site in your \
+             browser's DevTools (Network tab, \"Export HAR\") and run \
+             `recon scan URL --from-har FILE`",
+            browser_mode(&args)
+        )));
+    };
+
+    let import = har::import_file(har_path, &target_url)?;
+    for warning in import.warnings.iter().take(SHOWN_WARNINGS) {
+        eprintln!("recon: warning: {warning}");
+    }
+    if import.warnings.len() > SHOWN_WARNINGS {
+        eprintln!(
+            "recon: warning: … and {} more like these",
+            import.warnings.len() - SHOWN_WARNINGS
+        );
+    }
+    let prepared = upload::prepare(&import.capture).map_err(|error| {
+        Failure::usage(format!("cannot encode the capture for upload: {error}"))
+    })?;
+    let skipped = match import.skipped {
+        0 => String::new(),
+        count => format!(" ({count} non-network entries skipped)"),
+    };
+    eprintln!(
+        "imported {}: {}{skipped}",
+        har_path.display(),
+        prepared.summary
+    );
+
+    let (client, update) = crate::connect()?;
+    let created = client
+        .create_scan(&CreateScanRequest {
+            target_url: target_url.clone(),
+            intent_text: args.intent.clone().filter(|text| !text.trim().is_empty()),
+            starter_template: args.template.clone().filter(|name| !name.trim().is_empty()),
+        })
+        .await?;
+    let scan_id = created.scan_id;
+    eprintln!(
+        "scan {scan_id} created; uploading the capture ({} gzipped)",
+        human_bytes(prepared.gzipped.len() as u64)
+    );
+    let accepted = upload_with_retry(&client, scan_id, prepared.gzipped).await?;
+
+    if args.no_wait {
+        if args.json {
+            print_json(
+                scan_id,
+                ScanStatus::Processing.as_str(),
+                &accepted.report_url,
+            );
+        } else {
+            println!("{scan_id}");
+        }
+        eprintln!(
+            "the pipeline is running; follow it with `recon watch {scan_id}`; the report will be at {}",
+            accepted.report_url
+        );
+        update.print_if_ready();
+        return Ok(Exit::Complete);
+    }
+
+    eprintln!("capture uploaded; following the pipeline (Ctrl-C stops watching, not the scan)");
+    let display = Display::for_flags(args.no_progress);
+    let follower = Follower::new(&client, scan_id);
+    let end = tokio::select! {
+        end = follower.follow(display, false) => end?,
+        _ = tokio::signal::ctrl_c() => return Err(interrupted(scan_id)),
+    };
+    let outcome = Outcome::conclude(&client, scan_id, end).await?;
+    update.print_if_ready();
+    outcome.finish(args.json)
+}
+
+/// The server answers a repeated identical upload like the first one, so an upload cut off by
+/// the network or a failing server is safe to send again.
+async fn upload_with_retry(
+    client: &ApiClient,
+    scan_id: Uuid,
+    gzipped: Vec<u8>,
+) -> Result<CaptureAccepted, ClientError> {
+    let mut attempt = 1;
+    loop {
+        match client.upload_capture(scan_id, gzipped.clone()).await {
+            Err(error) if error.is_transient() && attempt < UPLOAD_ATTEMPTS => {
+                eprintln!("upload failed ({error}); trying again");
+                tokio::time::sleep(Duration::from_secs(attempt)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+pub fn interrupted(scan_id: Uuid) -> Failure {
+    Failure::new(
+        Exit::Interrupted,
+        format!("stopped watching; the scan goes on: follow it with `recon watch {scan_id}`"),
+    )
+}
+
+/// What the user asked Chrome to do, in words.
+fn browser_mode(args: &ScanArgs) -> String {
+    let mut mode = String::from(if args.headless {
+        "recording in headless Chrome"
+    } else {
+        "recording in Chrome"
+    });
+    if let Some(duration) = args.duration {
+        mode.push_str(&format!(" for {}s", duration.as_secs()));
+    }
+    mode
+}
+
+/// The URL to scan: http(s), with `https://` assumed when no scheme is given.
+fn parse_target(text: &str) -> Result<String, Failure> {
+    let text = text.trim();
+    let with_scheme = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("https://{text}")
+    };
+    let bad = |reason: &str| Failure::usage(format!("{text:?} is not a URL to scan: {reason}"));
+    let url = Url::parse(&with_scheme).map_err(|error| bad(&error.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("it must be an http or https URL"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    Ok(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_get_a_scheme_and_are_checked() {
+        assert_eq!(
+            parse_target("demo-shop.recon.test").unwrap(),
+            "https://demo-shop.recon.test/"
+        );
+        assert_eq!(
+            parse_target("http://demo-shop.recon.test/en/?q=1").unwrap(),
+            "http://demo-shop.recon.test/en/?q=1"
+        );
+        let failure = parse_target("ftp://demo-shop.recon.test").unwrap_err();
+        assert_eq!(failure.exit, Exit::Usage);
+        assert!(failure.message().contains("http or https"));
+        assert!(parse_target("https://").is_err());
+    }
+
+    #[tokio::test]
+    async fn without_a_har_the_scan_is_honestly_unavailable() {
+        let args = ScanArgs {
+            url: "https://demo-shop.recon.test".into(),
+            intent: None,
+            template: None,
+            from_har: None,
+            headless: false,
+            duration: None,
+            no_progress: false,
+            no_wait: false,
+            json: false,
+        };
+        let failure = run(args).await.unwrap_err();
+        assert_eq!(failure.exit, Exit::Usage);
+        assert!(failure.message().contains("--from-har"));
+    }
+}

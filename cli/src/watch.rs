@@ -1,0 +1,21 @@
+//! `recon watch ID`: follow a scan's pipeline from its first event to its end, the same way
+//! `recon scan` does after the upload.
+
+use uuid::Uuid;
+
+use crate::exit::{Exit, Failure};
+use crate::outcome::Outcome;
+use crate::progress::{Display, Follower};
+
+pub async fn run(scan_id: Uuid, no_progress: bool, json: bool) -> Result<Exit, Failure> {
+    let (client, update) = crate::connect()?;
+    let display = Display::for_flags(no_progress);
+    let follower = Follower::new(&client, scan_id);
+    let end = tokio::select! {
+        end = follower.follow(display, true) => end?,
+        _ = tokio::signal::ctrl_c() => return Err(crate::scan::interrupted(scan_id)),
+    };
+    let outcome = Outcome::conclude(&client, scan_id, end).await?;
+    update.print_if_ready();
+    outcome.finish(json)
+}

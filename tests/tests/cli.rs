@@ -1,0 +1,204 @@
+//! The `recon` binary against a real server: import the demo HAR, upload, follow the
+//! pipeline, print the result.
+
+use std::process::Output;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use recon_contracts::Step;
+use recon_runtime::stage::StageOutput;
+use recon_runtime::{Stage, StageContext, StageError};
+use recon_server::Role;
+use recon_tests::TestStack;
+
+async fn recon(stack: &TestStack, home: &std::path::Path, args: &[&str]) -> Output {
+    let binary = recon_tests::harness_env("RECON_TEST_CLI");
+    tokio::process::Command::new(binary)
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RECON_SERVER", &stack.api)
+        .env("RECON_API_KEY", &stack.key)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .expect("run recon")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn recon_scan_from_har_follows_the_pipeline_to_the_report() {
+    let stack = TestStack::start().await;
+    let home = tempfile::TempDir::new().unwrap();
+    let output = recon(
+        &stack,
+        home.path(),
+        &[
+            "scan",
+            "https://demo-shop.recon.test/",
+            "--from-har",
+            "fixtures/demo.har",
+            "--intent",
+            "product prices and reviews",
+            "--no-progress",
+            "--json",
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(stdout.trim()).expect("one JSON object on stdout");
+    assert_eq!(result["status"], "complete");
+    let report_url = result["report_url"].as_str().expect("report_url");
+    assert!(report_url.starts_with(&stack.api));
+    for step in [
+        "detection",
+        "analysis",
+        "intent_filter",
+        "validation",
+        "scrub",
+        "synthesis",
+        "render",
+    ] {
+        assert!(stderr.contains(step), "progress mentions {step}: {stderr}");
+    }
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "--no-progress prints no ANSI escapes"
+    );
+    let report = stack.http.get(report_url).send().await.unwrap();
+    assert_eq!(report.status(), 200);
+    let json: serde_json::Value = stack
+        .http
+        .get(format!("{report_url}.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(json["endpoints"].as_array().is_some_and(|e| e.len() > 3));
+
+    // A key the server refuses: exit 3 and one readable line.
+    let refused = tokio::process::Command::new(recon_tests::harness_env("RECON_TEST_CLI"))
+        .args(["status", &result["scan_id"].as_str().unwrap().to_owned()])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("RECON_SERVER", &stack.api)
+        .env("RECON_API_KEY", "rec_live_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+
+    // A HAR that is not one: exit 2.
+    let bad = home.path().join("bad.har");
+    std::fs::write(&bad, "{\"log\": 5}").unwrap();
+    let output = recon(
+        &stack,
+        home.path(),
+        &[
+            "scan",
+            "https://demo-shop.recon.test/",
+            "--from-har",
+            bad.to_str().unwrap(),
+            "--no-progress",
+        ],
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stack.stop().await;
+}
+
+struct ScrubFails {
+    runs: Arc<AtomicU32>,
+}
+
+impl Stage for ScrubFails {
+    const STEP: Step = Step::Scrub;
+
+    async fn run(&self, _ctx: &StageContext) -> Result<StageOutput, StageError> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        Err(StageError::permanent("scrubber exploded"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_errored_step_is_shown_inline_and_exits_1_and_watch_status_no_wait_work() {
+    let roles: Vec<Role> = recon_server::parse_targets("all")
+        .unwrap()
+        .into_iter()
+        .filter(|role| *role != Role::Scrub)
+        .collect();
+    let stack = TestStack::start_roles(&roles).await;
+    let mut failing = tokio::task::JoinSet::new();
+    recon_server::spawn_stage(
+        &mut failing,
+        stack.deps().await,
+        ScrubFails {
+            runs: Arc::new(AtomicU32::new(0)),
+        },
+        stack.shutdown.clone(),
+    );
+    let home = tempfile::TempDir::new().unwrap();
+
+    let queued = recon(
+        &stack,
+        home.path(),
+        &[
+            "scan",
+            "https://demo-shop.recon.test/",
+            "--from-har",
+            "fixtures/demo.har",
+            "--no-wait",
+        ],
+    )
+    .await;
+    assert_eq!(
+        queued.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&queued.stderr)
+    );
+    let scan_id = String::from_utf8_lossy(&queued.stdout).trim().to_owned();
+    assert!(
+        scan_id.parse::<uuid::Uuid>().is_ok(),
+        "--no-wait prints the scan id: {scan_id:?}"
+    );
+
+    let watched = recon(&stack, home.path(), &["watch", &scan_id, "--no-progress"]).await;
+    let stderr = String::from_utf8_lossy(&watched.stderr);
+    assert_eq!(watched.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("scrubber exploded"),
+        "the error is shown inline: {stderr}"
+    );
+
+    let status = recon(&stack, home.path(), &["status", &scan_id, "--json"]).await;
+    let view: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status --json");
+    assert_eq!(view["status"], "errored");
+
+    let unknown = recon(
+        &stack,
+        home.path(),
+        &["status", &uuid::Uuid::new_v4().to_string()],
+    )
+    .await;
+    assert_eq!(unknown.status.code(), Some(2));
+    stack.stop().await;
+    failing.abort_all();
+}
