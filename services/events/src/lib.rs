@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind};
-use futures::StreamExt;
 use recon_contracts::{decode_message, StepEvent};
 use recon_runtime::nats::BusError;
 use recon_runtime::stage::Deps;
@@ -16,39 +15,14 @@ use tracing::{debug, info, warn};
 pub async fn run_recorder(deps: Deps, shutdown: CancellationToken) -> Result<(), BusError> {
     let consumer = deps.bus.events_consumer(&deps.pipeline).await?;
     info!("events recorder ready");
-    while !shutdown.is_cancelled() {
-        let mut messages = match consumer
-            .stream()
-            .max_messages_per_batch(1)
-            .heartbeat(Duration::from_secs(5))
-            .expires(Duration::from_secs(30))
-            .messages()
-            .await
-        {
-            Ok(messages) => messages,
-            Err(err) => {
-                warn!(error = %err, "cannot pull events; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                }
-            }
-        };
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                next = messages.next() => next,
-            };
-            match next {
-                Some(Ok(message)) => record(&deps, &message).await,
-                Some(Err(err)) => {
-                    warn!(error = %err, "event pull failed; re-subscribing");
-                    break;
-                }
-                None => break,
-            }
-        }
-    }
+    let deps = &deps;
+    recon_runtime::consume::consume_one_at_a_time(
+        &consumer,
+        "events",
+        &shutdown,
+        |message| async move { record(deps, &message).await },
+    )
+    .await;
     info!("events recorder stopped");
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod aws;
 pub mod blob;
 pub mod codec;
 pub mod config;
+pub mod consume;
 pub mod db;
 pub mod error;
 pub mod nats;

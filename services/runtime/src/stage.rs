@@ -1,5 +1,5 @@
-//! The generic stage loop, the same for every stage: consume → load → run → save → publish
-//! next → ack, wrapped in the step guard, with back-off for transient failures, termination for
+//! The generic stage loop, the same for every stage: consume → load → run → save → `complete`
+//! → publish next → ack, wrapped in the step guard, with back-off for transient failures, termination for
 //! permanent ones, progress acks while a long step runs, and graceful shutdown.
 
 use std::future::Future;
@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind};
-use futures::StreamExt;
 use recon_contracts::{decode_message, Capture, StageMessage, Step};
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
@@ -132,41 +131,10 @@ pub async fn run_stage<S: Stage>(
     let stage = Arc::new(stage);
     let consumer = deps.bus.stage_consumer(S::STEP, &deps.pipeline).await?;
     info!(step = %S::STEP, "stage consumer ready");
-    while !shutdown.is_cancelled() {
-        // One message at a time per replica: a replica never hoards work another could do.
-        let mut messages = match consumer
-            .stream()
-            .max_messages_per_batch(1)
-            .heartbeat(Duration::from_secs(5))
-            .expires(Duration::from_secs(30))
-            .messages()
-            .await
-        {
-            Ok(messages) => messages,
-            Err(err) => {
-                warn!(step = %S::STEP, error = %err, "cannot pull messages; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                }
-            }
-        };
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                next = messages.next() => next,
-            };
-            let message = match next {
-                Some(Ok(message)) => message,
-                Some(Err(err)) => {
-                    warn!(step = %S::STEP, error = %err, "pull failed; re-subscribing");
-                    break;
-                }
-                None => break,
-            };
-            handle_with_grace(&deps, stage.clone(), message, &shutdown).await;
-        }
-    }
+    crate::consume::consume_one_at_a_time(&consumer, S::STEP.as_str(), &shutdown, |message| {
+        handle_with_grace(&deps, stage.clone(), message, &shutdown)
+    })
+    .await;
     info!(step = %S::STEP, "stage stopped");
     Ok(())
 }
@@ -291,11 +259,12 @@ async fn run_in_step<S: Stage>(
     } else {
         db::scans::touch(&deps.db, scan_id).await?;
     }
-    deps.bus
-        .publish_stage(scan_id, S::STEP.output_subject())
-        .await?;
+    // `complete` goes out before the hand-off, so the next step's `started` cannot overtake it.
     guard
         .complete(Some(output.summary), serde_json::json!({}))
+        .await?;
+    deps.bus
+        .publish_stage(scan_id, S::STEP.output_subject())
         .await?;
     Ok(())
 }
