@@ -45,7 +45,10 @@ impl Stage for ValidationStage {
         let ranking: IntentRanking = ctx.result(Step::IntentFilter).await?;
         let secrets = ctx.proxy_secrets().await?;
         let validation = validate(&ranking, &secrets);
-        let summary = format!("{} endpoint(s) queued for replay", validation.results.len());
+        let summary = format!(
+            "{} top endpoint(s) listed; replay not implemented yet",
+            validation.results.len()
+        );
         StageOutput::new(&validation, summary)
     }
 }
