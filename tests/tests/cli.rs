@@ -88,7 +88,7 @@ async fn recon_scan_from_har_follows_the_pipeline_to_the_report() {
 
     // A key the server refuses: exit 3 and one readable line.
     let refused = tokio::process::Command::new(recon_tests::harness_env("RECON_TEST_CLI"))
-        .args(["status", &result["scan_id"].as_str().unwrap().to_owned()])
+        .args(["status", result["scan_id"].as_str().unwrap()])
         .env_clear()
         .env("HOME", home.path())
         .env("RECON_SERVER", &stack.api)
@@ -142,7 +142,7 @@ async fn an_errored_step_is_shown_inline_and_exits_1_and_watch_status_no_wait_wo
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Scrub)
+        .filter(|role| *role != Role::Stage(Step::Scrub))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let mut failing = tokio::task::JoinSet::new();

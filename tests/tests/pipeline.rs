@@ -179,7 +179,7 @@ async fn a_stage_that_dies_before_acking_is_redelivered_without_duplicates() {
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Detection)
+        .filter(|role| *role != Role::Stage(Step::Detection))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let runs = Arc::new(AtomicU32::new(0));
@@ -255,7 +255,7 @@ async fn a_permanent_failure_errors_the_scan_once() {
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Analysis)
+        .filter(|role| *role != Role::Stage(Step::Analysis))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let runs = Arc::new(AtomicU32::new(0));

@@ -5,4 +5,4 @@
 
 mod roles;
 
-pub use roles::{open_deps, parse_targets, spawn_stage, start, Role, RunningServer, ROLES};
+pub use roles::{open_deps, parse_targets, spawn_stage, start, Role, RunningServer};

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use recon_contracts::Step;
 use recon_runtime::stage::{run_stage, Deps};
 use recon_runtime::{blob, db, nats::Bus, secrets, ServerConfig, Stage};
 use tokio::task::JoinSet;
@@ -12,29 +13,31 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    Api,
+    /// The events recorder.
     Events,
-    Detection,
-    Analysis,
-    IntentFilter,
-    Validation,
-    Scrub,
-    Synthesis,
-    Render,
+    /// One pipeline stage, named after its step.
+    Stage(Step),
+    Api,
 }
 
-/// Every role by its `--target` name, in start-up order.
-pub const ROLES: [(&str, Role); 9] = [
-    ("events", Role::Events),
-    ("detection", Role::Detection),
-    ("analysis", Role::Analysis),
-    ("intent_filter", Role::IntentFilter),
-    ("validation", Role::Validation),
-    ("scrub", Role::Scrub),
-    ("synthesis", Role::Synthesis),
-    ("render", Role::Render),
-    ("api", Role::Api),
-];
+impl Role {
+    /// Every role, in start-up order: the recorder first, the api last.
+    pub fn all() -> Vec<Role> {
+        std::iter::once(Role::Events)
+            .chain(Step::ALL.map(Role::Stage))
+            .chain(std::iter::once(Role::Api))
+            .collect()
+    }
+
+    /// The role's `--target` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Events => "events",
+            Role::Stage(step) => step.as_str(),
+            Role::Api => "api",
+        }
+    }
+}
 
 /// Parses `all` or a comma list such as `api,events`.
 pub fn parse_targets(text: &str) -> anyhow::Result<Vec<Role>> {
@@ -45,13 +48,13 @@ pub fn parse_targets(text: &str) -> anyhow::Result<Vec<Role>> {
         .filter(|name| !name.is_empty())
     {
         if name == "all" {
-            roles.extend(ROLES.iter().map(|(_, role)| *role));
+            roles.extend(Role::all());
             continue;
         }
-        match ROLES.iter().find(|(known, _)| *known == name) {
-            Some((_, role)) => roles.push(*role),
+        match Role::all().into_iter().find(|role| role.name() == name) {
+            Some(role) => roles.push(role),
             None => {
-                let known: Vec<&str> = ROLES.iter().map(|(known, _)| *known).collect();
+                let known: Vec<&str> = Role::all().into_iter().map(Role::name).collect();
                 bail!(
                     "unknown target {name:?}; expected all or one of {}",
                     known.join(", ")
@@ -125,26 +128,30 @@ pub async fn start(
             Role::Events => {
                 tasks.spawn(async move { Ok(recon_events::run_recorder(deps, shutdown).await?) });
             }
-            Role::Detection => {
+            Role::Stage(Step::Detection) => {
                 spawn_stage(&mut tasks, deps, recon_detection::DetectionStage, shutdown)
             }
-            Role::Analysis => {
+            Role::Stage(Step::Analysis) => {
                 spawn_stage(&mut tasks, deps, recon_analysis::AnalysisStage, shutdown)
             }
-            Role::IntentFilter => {
+            Role::Stage(Step::IntentFilter) => {
                 spawn_stage(&mut tasks, deps, recon_intent::IntentStage, shutdown)
             }
-            Role::Validation => spawn_stage(
+            Role::Stage(Step::Validation) => spawn_stage(
                 &mut tasks,
                 deps,
                 recon_validation::ValidationStage,
                 shutdown,
             ),
-            Role::Scrub => spawn_stage(&mut tasks, deps, recon_scrub::ScrubStage, shutdown),
-            Role::Synthesis => {
+            Role::Stage(Step::Scrub) => {
+                spawn_stage(&mut tasks, deps, recon_scrub::ScrubStage, shutdown)
+            }
+            Role::Stage(Step::Synthesis) => {
                 spawn_stage(&mut tasks, deps, recon_synthesis::SynthesisStage, shutdown)
             }
-            Role::Render => spawn_stage(&mut tasks, deps, recon_render::RenderStage, shutdown),
+            Role::Stage(Step::Render) => {
+                spawn_stage(&mut tasks, deps, recon_render::RenderStage, shutdown)
+            }
         }
     }
     Ok(RunningServer {
@@ -201,7 +208,12 @@ mod tests {
 
     #[test]
     fn targets_parse_all_and_lists() {
-        assert_eq!(parse_targets("all").unwrap().len(), ROLES.len());
+        assert_eq!(parse_targets("all").unwrap(), Role::all());
+        assert_eq!(Role::all().len(), 9);
+        assert_eq!(
+            parse_targets("intent_filter").unwrap(),
+            vec![Role::Stage(Step::IntentFilter)]
+        );
         assert_eq!(
             parse_targets("api,events").unwrap(),
             vec![Role::Api, Role::Events]
