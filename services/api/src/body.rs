@@ -12,6 +12,9 @@ use recon_runtime::codec::{self, CodecError};
 use crate::ApiError;
 
 const BODY_DEADLINE: Duration = Duration::from_secs(120);
+/// How much of a refused body is read and thrown away so the client, still sending, gets to
+/// read the 413 instead of a reset connection.
+const DRAIN_LIMIT: usize = 16 << 20;
 
 pub async fn read_limited(
     body: Body,
@@ -22,20 +25,33 @@ pub async fn read_limited(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
+    // Far too large: refuse at once and let the connection close.
+    if declared.is_some_and(|length| length > limit.saturating_add(DRAIN_LIMIT)) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
     let collect = async {
         let mut buffer = BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+        let mut too_large = declared.is_some_and(|length| length > limit);
+        let mut drained = 0usize;
         let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|err| {
                 ApiError::bad_request("bad_body", format!("could not read the body: {err}"))
             })?;
-            if buffer.len() + chunk.len() > limit {
-                return Err(ApiError::PayloadTooLarge { limit });
+            if too_large {
+                drained += chunk.len();
+                if drained > DRAIN_LIMIT {
+                    break;
+                }
+            } else if buffer.len() + chunk.len() > limit {
+                too_large = true;
+                buffer = BytesMut::new();
+            } else {
+                buffer.extend_from_slice(&chunk);
             }
-            buffer.extend_from_slice(&chunk);
+        }
+        if too_large {
+            return Err(ApiError::PayloadTooLarge { limit });
         }
         Ok(buffer.freeze())
     };
