@@ -192,6 +192,22 @@ impl TestStack {
         created.scan_id
     }
 
+    /// GETs `url` (absolute, or a path on the api) and parses the JSON answer.
+    pub async fn get_json(&self, url: &str) -> serde_json::Value {
+        let url = if url.starts_with("http") {
+            url.to_owned()
+        } else {
+            self.url(url)
+        };
+        let response = self.http.get(&url).send().await.expect("GET");
+        assert!(
+            response.status().is_success(),
+            "GET {url}: {}",
+            response.status()
+        );
+        response.json().await.expect("JSON body")
+    }
+
     pub async fn events_page(&self, scan_id: Uuid, since: i64) -> EventsPage {
         let response = self
             .authed(

@@ -110,47 +110,29 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     .await;
 
     // Creating scans.
-    let create = |body: &'static str| {
-        stack
+    let bad_scans: [(&str, &str); 5] = [
+        (r#"{"target_url": "#, "invalid_json"),
+        (r#"{"target_url": 5}"#, "invalid_json"),
+        (
+            r#"{"target_url": "https://a.test", "extra": 1}"#,
+            "invalid_json",
+        ),
+        (r#"{"target_url": "ftp://a.test"}"#, "invalid_target_url"),
+        (
+            r#"{"target_url": "https://a.test", "starter_template": "../x"}"#,
+            "invalid_template",
+        ),
+    ];
+    for (body, code) in bad_scans {
+        let response = stack
             .authed(http.post(stack.url("/scans")))
             .header("content-type", "application/json")
             .body(body)
             .send()
-    };
-    expect_error(
-        create("{\"target_url\": ").await.unwrap(),
-        400,
-        "invalid_json",
-    )
-    .await;
-    expect_error(
-        create("{\"target_url\": 5}").await.unwrap(),
-        400,
-        "invalid_json",
-    )
-    .await;
-    expect_error(
-        create("{\"target_url\": \"https://a.test\", \"extra\": 1}")
             .await
-            .unwrap(),
-        400,
-        "invalid_json",
-    )
-    .await;
-    expect_error(
-        create("{\"target_url\": \"ftp://a.test\"}").await.unwrap(),
-        400,
-        "invalid_target_url",
-    )
-    .await;
-    expect_error(
-        create("{\"target_url\": \"https://a.test\", \"starter_template\": \"../x\"}")
-            .await
-            .unwrap(),
-        400,
-        "invalid_template",
-    )
-    .await;
+            .unwrap();
+        expect_error(response, 400, code).await;
+    }
     let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let response = stack
         .authed(http.post(stack.url("/scans")))
@@ -173,64 +155,42 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     };
     let capture_json = serde_json::to_vec(&fixtures::shop_capture()).unwrap();
     let gzipped = codec::gzip(&capture_json);
-    expect_error(
-        upload(b"not gzip at all".to_vec(), Some("gzip"))
-            .await
-            .unwrap(),
-        400,
-        "bad_gzip",
-    )
-    .await;
-    expect_error(
-        upload(gzipped[..gzipped.len() / 2].to_vec(), Some("gzip"))
-            .await
-            .unwrap(),
-        400,
-        "bad_gzip",
-    )
-    .await;
-    expect_error(
-        upload(gzip_bomb(), Some("gzip")).await.unwrap(),
-        413,
-        "payload_too_large",
-    )
-    .await;
-    expect_error(
-        upload(vec![b'x'; 2_500_000], None).await.unwrap(),
-        413,
-        "payload_too_large",
-    )
-    .await;
-    expect_error(
-        upload(capture_json.clone(), Some("br")).await.unwrap(),
-        415,
-        "unsupported_media_type",
-    )
-    .await;
-    expect_error(
-        upload(b"{\"requests\": []".to_vec(), None).await.unwrap(),
-        400,
-        "invalid_json",
-    )
-    .await;
-    expect_error(
-        upload(b"{\"format_version\": \"one\"}".to_vec(), None)
-            .await
-            .unwrap(),
-        400,
-        "invalid_json",
-    )
-    .await;
-    expect_error(
-        upload(vec![0xff, 0xfe, 0x7b], None).await.unwrap(),
-        400,
-        "invalid_json",
-    )
-    .await;
     let mut wrong_version = fixtures::shop_capture();
     wrong_version.format_version = 99;
-    let body = serde_json::to_vec(&wrong_version).unwrap();
-    expect_error(upload(body, None).await.unwrap(), 400, "invalid_capture").await;
+    let bad_uploads: Vec<(Vec<u8>, Option<&'static str>, u16, &str)> = vec![
+        (b"not gzip at all".to_vec(), Some("gzip"), 400, "bad_gzip"),
+        (
+            gzipped[..gzipped.len() / 2].to_vec(),
+            Some("gzip"),
+            400,
+            "bad_gzip",
+        ),
+        (gzip_bomb(), Some("gzip"), 413, "payload_too_large"),
+        (vec![b'x'; 2_500_000], None, 413, "payload_too_large"),
+        (
+            capture_json.clone(),
+            Some("br"),
+            415,
+            "unsupported_media_type",
+        ),
+        (b"{\"requests\": []".to_vec(), None, 400, "invalid_json"),
+        (
+            b"{\"format_version\": \"one\"}".to_vec(),
+            None,
+            400,
+            "invalid_json",
+        ),
+        (vec![0xff, 0xfe, 0x7b], None, 400, "invalid_json"),
+        (
+            serde_json::to_vec(&wrong_version).unwrap(),
+            None,
+            400,
+            "invalid_capture",
+        ),
+    ];
+    for (body, encoding, status, code) in bad_uploads {
+        expect_error(upload(body, encoding).await.unwrap(), status, code).await;
+    }
 
     // Nothing of the above left a trace.
     let view = stack.scan(scan_id).await;
@@ -284,14 +244,7 @@ async fn version_health_and_old_clients() {
         TestStack::start_with(&[Role::Api], &[("RECON_MINIMUM_CLI_VERSION", "0.3.0")]).await;
     let http = reqwest::Client::new();
 
-    let version: serde_json::Value = http
-        .get(stack.url("/version"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let version = stack.get_json("/version").await;
     assert_eq!(version["minimum_supported"], "0.3.0");
     assert_eq!(version["server_version"], recon_contracts::version::VERSION);
     assert!(version["latest"].is_string());

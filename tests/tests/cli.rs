@@ -13,6 +13,15 @@ use recon_server::Role;
 use recon_tests::TestStack;
 
 async fn recon(stack: &TestStack, home: &std::path::Path, args: &[&str]) -> Output {
+    recon_with_key(stack, &stack.key, home, args).await
+}
+
+async fn recon_with_key(
+    stack: &TestStack,
+    key: &str,
+    home: &std::path::Path,
+    args: &[&str],
+) -> Output {
     let binary = recon_tests::harness_env("RECON_TEST_CLI");
     tokio::process::Command::new(binary)
         .args(args)
@@ -20,7 +29,7 @@ async fn recon(stack: &TestStack, home: &std::path::Path, args: &[&str]) -> Outp
         .env("HOME", home)
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RECON_SERVER", &stack.api)
-        .env("RECON_API_KEY", &stack.key)
+        .env("RECON_API_KEY", key)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .await
@@ -75,27 +84,17 @@ async fn recon_scan_from_har_follows_the_pipeline_to_the_report() {
     );
     let report = stack.http.get(report_url).send().await.unwrap();
     assert_eq!(report.status(), 200);
-    let json: serde_json::Value = stack
-        .http
-        .get(format!("{report_url}.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let json = stack.get_json(&format!("{report_url}.json")).await;
     assert!(json["endpoints"].as_array().is_some_and(|e| e.len() > 3));
 
     // A key the server refuses: exit 3 and one readable line.
-    let refused = tokio::process::Command::new(recon_tests::harness_env("RECON_TEST_CLI"))
-        .args(["status", result["scan_id"].as_str().unwrap()])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("RECON_SERVER", &stack.api)
-        .env("RECON_API_KEY", "rec_live_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-        .output()
-        .await
-        .unwrap();
+    let refused = recon_with_key(
+        &stack,
+        "rec_live_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        home.path(),
+        &["status", result["scan_id"].as_str().unwrap()],
+    )
+    .await;
     assert_eq!(refused.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");

@@ -117,15 +117,7 @@ async fn a_scan_flows_through_every_stage_and_the_report_is_served() {
         .unwrap()
         .starts_with("attachment"));
 
-    let json: serde_json::Value = stack
-        .http
-        .get(format!("{}.json", view.report_url))
-        .send()
-        .await
-        .expect("report json")
-        .json()
-        .await
-        .expect("json");
+    let json = stack.get_json(&format!("{}.json", view.report_url)).await;
     assert_eq!(json["scan"]["id"], scan_id.to_string());
     assert_eq!(json["scan"]["status"], "complete");
     assert!(json["detection"]["vendors"].is_array());

@@ -12,7 +12,7 @@ mod state;
 
 use std::net::SocketAddr;
 
-use recon_runtime::config::{ApiLimits, VersionPolicy};
+use recon_runtime::config::VersionPolicy;
 use recon_runtime::stage::Deps;
 use tokio_util::sync::CancellationToken;
 
@@ -25,7 +25,6 @@ pub struct ApiSettings {
     pub listen: SocketAddr,
     /// Base of the URLs handed to clients; `None` uses the bound address.
     pub public_url: Option<String>,
-    pub limits: ApiLimits,
     pub versions: VersionPolicy,
 }
 

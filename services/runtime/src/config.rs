@@ -24,7 +24,7 @@ pub struct ServerConfig {
     pub secrets_ttl: Duration,
     pub validation_allow_loopback: bool,
     pub pipeline: PipelineSettings,
-    pub limits: ApiLimits,
+    pub limits: CaptureLimits,
     pub versions: VersionPolicy,
 }
 
@@ -41,8 +41,9 @@ pub struct PipelineSettings {
     pub shutdown_grace: Duration,
 }
 
+/// Size limits of a capture: on the wire at ingest, and inflated wherever it is read.
 #[derive(Debug, Clone)]
-pub struct ApiLimits {
+pub struct CaptureLimits {
     /// Largest capture body accepted on the wire (compressed or not).
     pub max_capture_bytes: usize,
     /// Largest capture after gzip decompression.
@@ -66,9 +67,9 @@ impl Default for PipelineSettings {
     }
 }
 
-impl Default for ApiLimits {
+impl Default for CaptureLimits {
     fn default() -> Self {
-        ApiLimits {
+        CaptureLimits {
             max_capture_bytes: 64 << 20,
             max_capture_decoded_bytes: 256 << 20,
         }
@@ -106,8 +107,8 @@ impl ServerConfig {
             retry_backoff: millis(&get, "RECON_RETRY_BACKOFF_MS", defaults.retry_backoff)?,
             shutdown_grace: seconds(&get, "RECON_SHUTDOWN_GRACE_SECS", defaults.shutdown_grace)?,
         };
-        let limit_defaults = ApiLimits::default();
-        let limits = ApiLimits {
+        let limit_defaults = CaptureLimits::default();
+        let limits = CaptureLimits {
             max_capture_bytes: parse_or(
                 &get,
                 "RECON_MAX_CAPTURE_BYTES",

@@ -15,15 +15,12 @@ use tracing::{info, warn, Instrument};
 use uuid::Uuid;
 
 use crate::blob::BlobStore;
-use crate::config::PipelineSettings;
+use crate::config::{CaptureLimits, PipelineSettings};
 use crate::db::{self, scans::ScanRecord};
 use crate::nats::{Bus, BusError};
 use crate::secrets::{ProxySecrets, SecretsStore};
 use crate::step::StepGuard;
 use crate::StageError;
-
-/// Largest raw capture a stage will inflate.
-pub const MAX_CAPTURE_DECODED_BYTES: usize = 512 << 20;
 
 /// Everything a role may need, opened once at start-up and shared.
 #[derive(Clone, Debug)]
@@ -33,6 +30,7 @@ pub struct Deps {
     pub blob: Arc<dyn BlobStore>,
     pub secrets: Arc<dyn SecretsStore>,
     pub pipeline: PipelineSettings,
+    pub limits: CaptureLimits,
 }
 
 /// What a stage hands back: its result (stored in `stage_results`) and a one-line summary for
@@ -78,10 +76,6 @@ impl StageContext {
         self.deps.blob.as_ref()
     }
 
-    pub fn db(&self) -> &PgPool {
-        &self.deps.db
-    }
-
     /// The raw capture the user uploaded.
     pub async fn capture(&self) -> Result<Capture, StageError> {
         self.load_capture(&recon_contracts::names::capture_key(self.scan.id))
@@ -91,9 +85,9 @@ impl StageContext {
     /// A capture stored as gzip JSON under `key` (the raw or the scrubbed one).
     pub async fn load_capture(&self, key: &str) -> Result<Capture, StageError> {
         let bytes = self.deps.blob.get(key).await?;
-        crate::codec::from_gzip_json(&bytes, MAX_CAPTURE_DECODED_BYTES).map_err(|err| {
-            StageError::Permanent(format!("stored capture {key} is unreadable: {err}"))
-        })
+        crate::codec::from_gzip_json(&bytes, self.deps.limits.max_capture_decoded_bytes).map_err(
+            |err| StageError::Permanent(format!("stored capture {key} is unreadable: {err}")),
+        )
     }
 
     /// The stored result of an earlier step.

@@ -116,7 +116,6 @@ pub async fn start(
                 let settings = recon_api::ApiSettings {
                     listen: config.listen,
                     public_url: config.public_url.clone(),
-                    limits: config.limits.clone(),
                     versions: config.versions.clone(),
                 };
                 let app = recon_api::Application::build(settings, deps)
@@ -199,6 +198,7 @@ pub async fn open_deps(config: &ServerConfig) -> anyhow::Result<Deps> {
         blob,
         secrets,
         pipeline: config.pipeline.clone(),
+        limits: config.limits.clone(),
     })
 }
 

@@ -24,7 +24,7 @@ pub async fn upload(
     request_body: Body,
 ) -> Result<(StatusCode, Json<CaptureAccepted>), ApiError> {
     let scan_id = super::scan_id(&id)?;
-    let limits = &state.settings.limits;
+    let limits = &state.deps.limits;
     // Unknown scans are refused before the body is read.
     scans::get_for_account(&state.deps.db, scan_id, account_id)
         .await?
