@@ -34,15 +34,24 @@ pub const VENDOR_IDS: [&str; 19] = [
 /// Result of the detection step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
+    /// Version of the rules file that produced this result.
+    #[serde(default)]
+    pub rules_version: String,
     #[serde(default)]
     pub vendors: Vec<VendorFinding>,
+    /// Requests of the capture that met a challenge or block page.
+    #[serde(default)]
+    pub challenges: Vec<Challenge>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VendorFinding {
     /// One of [`VENDOR_IDS`].
     pub id: String,
     pub product: String,
+    /// bot-management, waf, captcha, waiting-room, cdn, fraud, challenge.
+    #[serde(default)]
+    pub category: String,
     /// 0.0 to 1.0.
     pub confidence: f64,
     #[serde(default)]
@@ -59,6 +68,37 @@ pub struct Evidence {
     pub request_id: Option<String>,
 }
 
+/// One request that was challenged or blocked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub request_id: String,
+    pub method: String,
+    pub host: String,
+    /// The path without its query string (queries may carry secrets).
+    pub path: String,
+    pub status: Option<u16>,
+    /// A vendor id of [`VENDOR_IDS`], `unknown-challenge` when no vendor's markers matched.
+    pub vendor: String,
+    pub kind: ChallengeKind,
+    /// The rule that recognised it.
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChallengeKind {
+    /// An interstitial the browser can pass by running the vendor's script.
+    Challenge,
+    /// A CAPTCHA the user has to solve.
+    Captcha,
+    /// An outright refusal (access denied page).
+    Block,
+    /// Too many requests.
+    RateLimit,
+    /// A virtual waiting room.
+    WaitingRoom,
+}
+
 /// Result of the analysis step: the endpoint inventory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Inventory {
@@ -66,15 +106,19 @@ pub struct Inventory {
     pub endpoints: Vec<Endpoint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
     /// Stable within a scan: derived from method, host, template and operation.
     pub id: String,
     pub method: String,
     pub host: String,
+    /// `/products/{product_id}`: parameters in braces, named after what they hold.
     pub path_template: String,
     #[serde(default)]
     pub graphql_operation: Option<String>,
+    /// sha256 of a persisted GraphQL query, when the client sent one.
+    #[serde(default)]
+    pub graphql_persisted_hash: Option<String>,
     /// json-api, graphql, html-document, static, tracking, anti-bot-sensor, stream, other.
     pub kind: String,
     /// search, listing, detail, reviews, prices, auth, config, tracking, other.
@@ -84,6 +128,135 @@ pub struct Endpoint {
     /// Capture request ids of the samples.
     #[serde(default)]
     pub request_ids: Vec<String>,
+    /// Distinct response statuses seen, ascending.
+    #[serde(default)]
+    pub statuses: Vec<u16>,
+    /// MIME type of the responses (the most common one).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub parameters: Vec<Parameter>,
+    /// JSON Schema (2020-12) of the response bodies, merged across every sample.
+    #[serde(default)]
+    pub response_schema: Option<serde_json::Value>,
+    /// JSON Schema of JSON request bodies, merged across every sample.
+    #[serde(default)]
+    pub request_schema: Option<serde_json::Value>,
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    #[serde(default)]
+    pub auth: Vec<AuthRequirement>,
+    /// Where each dynamic value this endpoint needs came from.
+    #[serde(default)]
+    pub provenance: Vec<Provenance>,
+    /// How many samples met a challenge or block page.
+    #[serde(default)]
+    pub challenged_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parameter {
+    pub name: String,
+    pub location: ParameterLocation,
+    /// Inferred type: integer, number, boolean, string, uuid, date, hash, json, ….
+    #[serde(default)]
+    pub value_type: String,
+    /// Present in every sample.
+    #[serde(default)]
+    pub required: bool,
+    /// A few distinct example values; secret-like ones replaced by a scrub placeholder.
+    #[serde(default)]
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParameterLocation {
+    Path,
+    Query,
+    Body,
+    Header,
+    Cookie,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pagination {
+    pub style: PaginationStyle,
+    /// The request parameter(s) that move through pages, e.g. `page`, `offset`, `cursor`.
+    pub parameters: Vec<String>,
+    /// The page size parameter, when one was seen (`limit`, `per_page`, …).
+    #[serde(default)]
+    pub page_size_parameter: Option<String>,
+    /// Dotted path of the response field holding the next cursor or next link
+    /// (`meta.next_cursor`, `links.next`), when the style has one.
+    #[serde(default)]
+    pub next_field: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaginationStyle {
+    Page,
+    Offset,
+    Cursor,
+    NextLink,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequirement {
+    pub kind: AuthKind,
+    /// Cookie, header or parameter name.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthKind {
+    SessionCookie,
+    AntiBotCookie,
+    Bearer,
+    ApiKey,
+    Csrf,
+    Basic,
+}
+
+/// One dynamic value an endpoint sends, and the earlier response that minted it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Cookie, header or parameter name.
+    pub name: String,
+    pub location: ParameterLocation,
+    /// `None` when no earlier response in the capture produced the value.
+    #[serde(default)]
+    pub minted_by: Option<ValueSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueSource {
+    pub how: MintedBy,
+    pub request_id: String,
+    /// The endpoint of the minting request, when it is in the inventory.
+    #[serde(default)]
+    pub endpoint_id: Option<String>,
+    pub method: String,
+    /// URL of the minting request without its query string.
+    pub url: String,
+    /// Cookie name, dotted JSON path, input name or header name.
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MintedBy {
+    SetCookie,
+    JsonField,
+    HtmlInput,
+    HtmlMeta,
+    /// A cookie no response set: the page's JavaScript wrote it.
+    JsCookie,
+    ResponseHeader,
+    Redirect,
 }
 
 /// Result of the intent filter step.
@@ -91,6 +264,8 @@ pub struct Endpoint {
 pub struct IntentRanking {
     #[serde(default)]
     pub intent_text: String,
+    #[serde(default)]
+    pub starter_template: String,
     #[serde(default)]
     pub ranked: Vec<RankedEndpoint>,
 }
@@ -103,16 +278,56 @@ pub struct RankedEndpoint {
     pub reasons: Vec<String>,
 }
 
+/// A client profile of the replay cascade, cheapest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplayProfile {
+    /// Bare HTTP client: no cookies, the client's default headers.
+    Plain,
+    /// The captured request headers, no cookies.
+    BrowserHeaders,
+    /// The captured headers and cookies.
+    BrowserSession,
+    /// Captured headers and cookies over a client with Chrome's TLS and HTTP/2 fingerprint.
+    Impersonate,
+}
+
+/// A network egress tier, cheapest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkTier {
+    Direct,
+    Datacenter,
+    Residential,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Same status class and a body of the same shape as captured.
+    Pass,
+    /// A challenge or block page, or 403/429 from a known vendor.
+    Blocked,
+    /// Anything else: no response, a different status or shape, a refused address.
+    Error,
+}
+
 /// Result of the validation step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Validation {
     #[serde(default)]
     pub results: Vec<EndpointValidation>,
+    /// The cheapest combination that passed for every validated endpoint, in words.
+    #[serde(default)]
+    pub recommendation: Option<String>,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Replay requests sent for this scan, diagnosis included.
+    #[serde(default)]
+    pub requests_spent: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EndpointValidation {
     pub endpoint_id: String,
     #[serde(default)]
@@ -120,24 +335,65 @@ pub struct EndpointValidation {
     /// The cheapest passing profile × tier, in words; `None` when nothing passed or ran.
     #[serde(default)]
     pub recommendation: Option<String>,
+    /// The cheapest passing combination.
+    #[serde(default)]
+    pub best: Option<ReplayChoice>,
+    /// When cookies or headers were needed: the smallest set that still passed.
+    #[serde(default)]
+    pub minimal: Option<MinimalRequest>,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// Plain-language caveats for this endpoint.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    #[serde(default)]
+    pub requests_spent: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReplayChoice {
+    pub profile: ReplayProfile,
+    pub tier: NetworkTier,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinimalRequest {
+    /// Cookie names that must be sent (values are never reported).
+    #[serde(default)]
+    pub cookies: Vec<String>,
+    /// Header names that must be sent.
+    #[serde(default)]
+    pub headers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub status: u16,
+    #[serde(default)]
+    pub retry_after_secs: Option<u64>,
+    /// Rate-limit headers seen, e.g. `x-ratelimit-remaining: 0`.
+    #[serde(default)]
+    pub headers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplayAttempt {
-    /// plain, browser-headers, browser-session, impersonate.
-    pub profile: String,
-    /// direct, datacenter, residential.
-    pub tier: String,
+    pub profile: ReplayProfile,
+    pub tier: NetworkTier,
     /// HTTP status, `None` when no response came.
     pub status: Option<u16>,
-    /// pass, blocked, error.
-    pub verdict: String,
+    pub verdict: Verdict,
     #[serde(default)]
     pub reason: Option<String>,
     #[serde(default)]
     pub latency_ms: Option<u64>,
     #[serde(default)]
     pub bytes: Option<u64>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// 0.0 to 1.0: how closely the body matches the captured response.
+    #[serde(default)]
+    pub similarity: Option<f64>,
 }
 
 /// Result of the scrub step: where the scrubbed capture lives and what was replaced.
@@ -146,6 +402,9 @@ pub struct ScrubSummary {
     pub scrubbed_capture_key: String,
     #[serde(default)]
     pub replacements: u64,
+    /// Replacements per placeholder kind (`cookie`, `bearer`, `jwt`, `email`, …).
+    #[serde(default)]
+    pub by_kind: std::collections::BTreeMap<String, u64>,
 }
 
 /// Result of the synthesis step.
@@ -153,16 +412,23 @@ pub struct ScrubSummary {
 pub struct Synthesis {
     #[serde(default)]
     pub snippets: Vec<Snippet>,
+    /// Caveats: anti-bot findings, IP-bound cookies, rate limits.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Why the code looks the way it does (which validation result chose the library, …).
+    #[serde(default)]
+    pub drivers: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snippet {
     pub endpoint_id: String,
     /// python, curl, rust.
     pub language: String,
     pub code: String,
+    /// The HTTP library the code uses: requests, httpx, curl_cffi, curl, reqwest.
+    #[serde(default)]
+    pub library: Option<String>,
 }
 
 /// The report JSON served at `/r/{slug}.json`.
@@ -174,6 +440,8 @@ pub struct Report {
     pub intent: IntentRanking,
     pub validation: Validation,
     pub synthesis: Synthesis,
+    #[serde(default)]
+    pub scrub: Option<ScrubSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,13 +449,20 @@ pub struct ReportScan {
     pub id: Uuid,
     pub target_url: String,
     pub status: ScanStatus,
+    #[serde(default)]
+    pub intent_text: String,
+    #[serde(default)]
+    pub starter_template: String,
 }
 
-/// What render stores: the report and its HTML page.
+/// What render stores: the report, its HTML page and the OpenAPI document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RenderedReport {
     pub report: Report,
     pub html: String,
+    /// OpenAPI 3.1 document of the inventory, built from scrubbed data.
+    #[serde(default)]
+    pub openapi: Option<serde_json::Value>,
 }
 
 #[cfg(test)]
@@ -201,11 +476,14 @@ mod tests {
                 id: Uuid::new_v4(),
                 target_url: "https://shop.example".into(),
                 status: ScanStatus::Complete,
+                intent_text: "prices".into(),
+                starter_template: "products".into(),
             },
             detection: Detection {
                 vendors: vec![VendorFinding {
                     id: "akamai".into(),
                     product: "Bot Manager".into(),
+                    category: "bot-management".into(),
                     confidence: 0.9,
                     evidence: vec![Evidence {
                         rule: "akamai.cookie.abck".into(),
@@ -213,6 +491,7 @@ mod tests {
                         request_id: Some("1".into()),
                     }],
                 }],
+                ..Default::default()
             },
             endpoints: vec![Endpoint {
                 id: "e1".into(),
@@ -224,9 +503,17 @@ mod tests {
                 bucket: "detail".into(),
                 sample_count: 2,
                 request_ids: vec!["1".into(), "2".into()],
+                pagination: Some(Pagination {
+                    style: PaginationStyle::Page,
+                    parameters: vec!["page".into()],
+                    page_size_parameter: None,
+                    next_field: None,
+                }),
+                ..Default::default()
             }],
             intent: IntentRanking {
                 intent_text: "prices".into(),
+                starter_template: "products".into(),
                 ranked: vec![RankedEndpoint {
                     endpoint_id: "e1".into(),
                     score: 0.8,
@@ -237,26 +524,32 @@ mod tests {
                 results: vec![EndpointValidation {
                     endpoint_id: "e1".into(),
                     attempts: vec![ReplayAttempt {
-                        profile: "plain".into(),
-                        tier: "direct".into(),
+                        profile: ReplayProfile::Plain,
+                        tier: NetworkTier::Direct,
                         status: Some(200),
-                        verdict: "pass".into(),
+                        verdict: Verdict::Pass,
                         reason: None,
                         latency_ms: Some(12),
                         bytes: Some(100),
+                        content_type: Some("application/json".into()),
+                        similarity: Some(1.0),
                     }],
                     recommendation: Some("plain × direct".into()),
+                    ..Default::default()
                 }],
-                notes: vec![],
+                ..Default::default()
             },
             synthesis: Synthesis {
                 snippets: vec![Snippet {
                     endpoint_id: "e1".into(),
                     language: "curl".into(),
                     code: "curl https://api.shop.example/products/1".into(),
+                    library: Some("curl".into()),
                 }],
                 notes: vec!["note".into()],
+                drivers: vec![],
             },
+            scrub: None,
         };
         let value = serde_json::to_value(&report).unwrap();
         for pointer in [
@@ -271,6 +564,7 @@ mod tests {
             "/validation/results/0/recommendation",
             "/synthesis/snippets/0/code",
             "/synthesis/notes",
+            "/endpoints/0/pagination/style",
         ] {
             assert!(value.pointer(pointer).is_some(), "missing {pointer}");
         }
@@ -280,6 +574,7 @@ mod tests {
         let rendered = RenderedReport {
             report,
             html: "<html></html>".into(),
+            openapi: None,
         };
         let json = serde_json::to_string(&rendered).unwrap();
         assert_eq!(

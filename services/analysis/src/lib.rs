@@ -29,6 +29,7 @@ pub fn analyze(capture: &Capture, _detection: &Detection) -> Inventory {
             bucket: "other".to_owned(),
             sample_count: 0,
             request_ids: Vec::new(),
+            ..Default::default()
         });
         endpoint.sample_count += 1;
         endpoint.request_ids.push(request.id.clone());

@@ -3,6 +3,10 @@
 //! The vendor rules arrive with the recon-intelligence work; until then `detect` reports no
 //! vendor rather than guessing.
 
+mod response;
+
+pub use response::{classify_response, ResponseBlock};
+
 use recon_contracts::{Capture, Detection, Step};
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};

@@ -6,7 +6,7 @@ use recon_contracts::{IntentRanking, Inventory, RankedEndpoint, Step};
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
 
-pub fn rank(inventory: &Inventory, intent_text: &str) -> IntentRanking {
+pub fn rank(inventory: &Inventory, intent_text: &str, starter_template: &str) -> IntentRanking {
     let words: Vec<String> = intent_text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| word.len() >= 3)
@@ -49,6 +49,7 @@ pub fn rank(inventory: &Inventory, intent_text: &str) -> IntentRanking {
     });
     IntentRanking {
         intent_text: intent_text.to_owned(),
+        starter_template: starter_template.to_owned(),
         ranked,
     }
 }
@@ -60,7 +61,11 @@ impl Stage for IntentStage {
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         let inventory: Inventory = ctx.result(Step::Analysis).await?;
-        let ranking = rank(&inventory, &ctx.scan.intent_text);
+        let ranking = rank(
+            &inventory,
+            &ctx.scan.intent_text,
+            &ctx.scan.starter_template,
+        );
         let summary = format!("{} endpoint(s) ranked", ranking.ranked.len());
         StageOutput::new(&ranking, summary)
     }
@@ -82,6 +87,7 @@ mod tests {
             bucket: "other".into(),
             sample_count: 1,
             request_ids: vec![],
+            ..Default::default()
         }
     }
 
@@ -94,7 +100,7 @@ mod tests {
                 endpoint("c", "/api/products", "json-api"),
             ],
         };
-        let ranking = rank(&inventory, "product prices");
+        let ranking = rank(&inventory, "product prices", "");
         assert_eq!(ranking.ranked[0].endpoint_id, "c");
         assert_eq!(ranking.ranked[1].endpoint_id, "b");
         assert!(ranking.ranked.iter().all(|r| r.endpoint_id != "a"));

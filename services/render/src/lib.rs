@@ -14,6 +14,8 @@ use uuid::Uuid;
 pub struct ReportInputs {
     pub scan_id: Uuid,
     pub target_url: String,
+    pub intent_text: String,
+    pub starter_template: String,
     pub detection: Detection,
     pub inventory: Inventory,
     pub ranking: IntentRanking,
@@ -27,15 +29,22 @@ pub fn render(inputs: ReportInputs) -> RenderedReport {
             id: inputs.scan_id,
             target_url: inputs.target_url,
             status: ScanStatus::Complete,
+            intent_text: inputs.intent_text,
+            starter_template: inputs.starter_template,
         },
         detection: inputs.detection,
         endpoints: inputs.inventory.endpoints,
         intent: inputs.ranking,
         validation: inputs.validation,
         synthesis: inputs.synthesis,
+        scrub: None,
     };
     let html = html::page(&report);
-    RenderedReport { report, html }
+    RenderedReport {
+        report,
+        html,
+        openapi: None,
+    }
 }
 
 pub struct RenderStage;
@@ -47,6 +56,8 @@ impl Stage for RenderStage {
         let rendered = render(ReportInputs {
             scan_id: ctx.scan.id,
             target_url: ctx.scan.target_url.clone(),
+            intent_text: ctx.scan.intent_text.clone(),
+            starter_template: ctx.scan.starter_template.clone(),
             detection: ctx.result(Step::Detection).await?,
             inventory: ctx.result(Step::Analysis).await?,
             ranking: ctx.result(Step::IntentFilter).await?,
@@ -67,6 +78,8 @@ mod tests {
         let rendered = render(ReportInputs {
             scan_id: Uuid::nil(),
             target_url: "https://shop.example/?q=<script>alert(1)</script>".into(),
+            intent_text: String::new(),
+            starter_template: String::new(),
             detection: Detection::default(),
             inventory: Inventory::default(),
             ranking: IntentRanking::default(),
@@ -74,6 +87,7 @@ mod tests {
             synthesis: Synthesis {
                 snippets: vec![],
                 notes: vec!["a & b".into()],
+                drivers: vec![],
             },
         });
         assert!(!rendered.html.contains("<script>alert"));

@@ -4,6 +4,8 @@
 //! For now: cookie and Set-Cookie values, Authorization-like headers and the cookie jar.
 //! Tokens inside bodies and URLs come with the scrub work.
 
+pub mod secrets;
+
 use recon_contracts::{names, Capture, Header, ScrubSummary, Step};
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{codec, Stage, StageContext, StageError};
@@ -88,6 +90,7 @@ impl Stage for ScrubStage {
             &ScrubSummary {
                 scrubbed_capture_key: key,
                 replacements,
+                by_kind: Default::default(),
             },
             summary,
         )

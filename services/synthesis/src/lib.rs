@@ -38,13 +38,18 @@ pub fn synthesize(
             endpoint_id: endpoint.id.clone(),
             language: "curl".to_owned(),
             code: curl_command(sample),
+            library: Some("curl".to_owned()),
         });
     }
     let mut notes = validation.notes.clone();
     if snippets.is_empty() {
         notes.push("No endpoint matched the intent, so no starter code was written.".to_owned());
     }
-    Synthesis { snippets, notes }
+    Synthesis {
+        snippets,
+        notes,
+        drivers: Vec::new(),
+    }
 }
 
 fn curl_command(request: &recon_contracts::RequestRecord) -> String {

@@ -27,12 +27,13 @@ pub fn validate(ranking: &IntentRanking, secrets: &ProxySecrets) -> Validation {
             .map(|ranked| EndpointValidation {
                 endpoint_id: ranked.endpoint_id.clone(),
                 attempts: Vec::new(),
-                recommendation: None,
+                ..Default::default()
             })
             .collect(),
         notes: vec![format!(
             "Replay has not run on this server yet; tiers configured: {tiers}."
         )],
+        ..Default::default()
     }
 }
 
