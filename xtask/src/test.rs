@@ -51,7 +51,9 @@ fn run_inner(paths: &Paths, cargo_test_args: &[&str], tally: &mut Tally) -> Resu
         .env("RECON_TEST_DATABASE_URL", cluster.url("postgres"))
         .env("RECON_TEST_NATS_SERVER", &tools.nats_server)
         .env("RECON_TEST_MOTO_SERVER", &tools.moto_server)
-        .env("RECON_TEST_CLI", paths.binary("recon"));
+        .env("RECON_TEST_CLI", paths.binary("recon"))
+        .env("RECON_TEST_PYTHON", &tools.python)
+        .env("RECON_TEST_CHROME", &tools.chromium);
     let (status, counted) = tally::run_counting(&mut cargo)?;
     *tally = counted;
     drop(postgres);
