@@ -22,7 +22,8 @@ pub struct ServerConfig {
     pub blob_url: String,
     pub secrets_url: String,
     pub secrets_ttl: Duration,
-    pub validation_allow_loopback: bool,
+    pub validation: ValidationSettings,
+    pub retention: RetentionSettings,
     pub pipeline: PipelineSettings,
     pub limits: CaptureLimits,
     pub versions: VersionPolicy,
@@ -39,6 +40,54 @@ pub struct PipelineSettings {
     pub retry_backoff: Duration,
     /// Longest an in-flight message may take to finish on shutdown before it is nak'ed.
     pub shutdown_grace: Duration,
+}
+
+/// How the validation stage replays endpoints (DESIGN.md § Validation, § Safety).
+#[derive(Debug, Clone)]
+pub struct ValidationSettings {
+    /// Lets replay reach 127.0.0.0/8 (tests only); every other private range stays refused.
+    pub allow_loopback: bool,
+    /// How many of the top-ranked endpoints are replayed.
+    pub top_endpoints: usize,
+    /// Run every profile × tier instead of stopping at the cheapest pass.
+    pub full_matrix: bool,
+    /// Replay requests one scan may send, diagnosis included.
+    pub max_requests_per_scan: u32,
+    /// Replay requests one scan may send to one host.
+    pub max_requests_per_host: u32,
+    /// Replay requests in flight at once for one scan.
+    pub concurrency: usize,
+    /// Timeout of one replay request, connect to last byte.
+    pub request_timeout: Duration,
+}
+
+/// How long data lives.
+#[derive(Debug, Clone)]
+pub struct RetentionSettings {
+    /// The raw capture (live cookies and tokens) is deleted this long after its scan ends.
+    pub raw_capture_grace: Duration,
+}
+
+impl Default for ValidationSettings {
+    fn default() -> Self {
+        ValidationSettings {
+            allow_loopback: false,
+            top_endpoints: 5,
+            full_matrix: false,
+            max_requests_per_scan: 80,
+            max_requests_per_host: 40,
+            concurrency: 4,
+            request_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            raw_capture_grace: Duration::from_secs(600),
+        }
+    }
 }
 
 /// Size limits of a capture: on the wire at ingest, and inflated wherever it is read.
@@ -120,6 +169,44 @@ impl ServerConfig {
                 Some(limit_defaults.max_capture_decoded_bytes),
             )?,
         };
+        let validation_defaults = ValidationSettings::default();
+        let validation = ValidationSettings {
+            allow_loopback: flag(&get, "RECON_VALIDATION_ALLOW_LOOPBACK")?,
+            top_endpoints: parse_or(
+                &get,
+                "RECON_VALIDATION_TOP_ENDPOINTS",
+                Some(validation_defaults.top_endpoints),
+            )?,
+            full_matrix: flag(&get, "RECON_VALIDATION_FULL_MATRIX")?,
+            max_requests_per_scan: parse_or(
+                &get,
+                "RECON_VALIDATION_MAX_REQUESTS_PER_SCAN",
+                Some(validation_defaults.max_requests_per_scan),
+            )?,
+            max_requests_per_host: parse_or(
+                &get,
+                "RECON_VALIDATION_MAX_REQUESTS_PER_HOST",
+                Some(validation_defaults.max_requests_per_host),
+            )?,
+            concurrency: parse_or(
+                &get,
+                "RECON_VALIDATION_CONCURRENCY",
+                Some(validation_defaults.concurrency),
+            )?
+            .max(1),
+            request_timeout: seconds(
+                &get,
+                "RECON_VALIDATION_TIMEOUT_SECS",
+                validation_defaults.request_timeout,
+            )?,
+        };
+        let retention = RetentionSettings {
+            raw_capture_grace: seconds(
+                &get,
+                "RECON_RAW_CAPTURE_GRACE_SECS",
+                RetentionSettings::default().raw_capture_grace,
+            )?,
+        };
         let version_defaults = VersionPolicy::default();
         let versions = VersionPolicy {
             latest_cli: semver(
@@ -143,7 +230,8 @@ impl ServerConfig {
             secrets_url: get("RECON_SECRETS_URL")
                 .unwrap_or_else(|| format!("file://{}", data_dir.join("secrets.json").display())),
             secrets_ttl: seconds(&get, "RECON_SECRETS_TTL_SECS", Duration::from_secs(300))?,
-            validation_allow_loopback: flag(&get, "RECON_VALIDATION_ALLOW_LOOPBACK")?,
+            validation,
+            retention,
             pipeline,
             limits,
             versions,
@@ -261,7 +349,7 @@ mod tests {
         assert_eq!(config.public_url, None);
         assert!(config.blob_url.starts_with("file://"));
         assert!(config.secrets_url.ends_with("secrets.json"));
-        assert!(!config.validation_allow_loopback);
+        assert!(!config.validation.allow_loopback);
     }
 
     #[test]
@@ -294,6 +382,6 @@ mod tests {
         .unwrap();
         assert_eq!(config.public_url.as_deref(), Some("https://recon.example"));
         assert_eq!(config.pipeline.ack_wait, Duration::from_millis(1500));
-        assert!(config.validation_allow_loopback);
+        assert!(config.validation.allow_loopback);
     }
 }

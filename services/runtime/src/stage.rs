@@ -15,7 +15,7 @@ use tracing::{info, warn, Instrument};
 use uuid::Uuid;
 
 use crate::blob::BlobStore;
-use crate::config::{CaptureLimits, PipelineSettings};
+use crate::config::{CaptureLimits, PipelineSettings, RetentionSettings, ValidationSettings};
 use crate::db::{self, scans::ScanRecord};
 use crate::nats::{Bus, BusError};
 use crate::secrets::{ProxySecrets, SecretsStore};
@@ -31,6 +31,8 @@ pub struct Deps {
     pub secrets: Arc<dyn SecretsStore>,
     pub pipeline: PipelineSettings,
     pub limits: CaptureLimits,
+    pub validation: ValidationSettings,
+    pub retention: RetentionSettings,
 }
 
 /// What a stage hands back: its result (stored in `stage_results`) and a one-line summary for
@@ -100,6 +102,14 @@ impl StageContext {
         serde_json::from_value(value).map_err(|err| {
             StageError::Permanent(format!("the stored {step} result is unreadable: {err}"))
         })
+    }
+
+    pub fn validation_settings(&self) -> &ValidationSettings {
+        &self.deps.validation
+    }
+
+    pub fn retention_settings(&self) -> &RetentionSettings {
+        &self.deps.retention
     }
 
     pub async fn proxy_secrets(&self) -> Result<ProxySecrets, StageError> {

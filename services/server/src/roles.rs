@@ -199,6 +199,8 @@ pub async fn open_deps(config: &ServerConfig) -> anyhow::Result<Deps> {
         secrets,
         pipeline: config.pipeline.clone(),
         limits: config.limits.clone(),
+        validation: config.validation.clone(),
+        retention: config.retention.clone(),
     })
 }
 
