@@ -3,9 +3,15 @@
 //! loopback port, its own blob directory, and runs the real server roles in-process.
 //! `cargo xtask test` provides the servers' binaries and the Postgres cluster.
 
+pub mod canaries;
+pub mod capture_site;
 pub mod fixtures;
 mod nats_server;
+pub mod protected_site;
+pub mod proxy;
+pub mod replay_proxies;
 mod stack;
+pub mod starter_site;
 mod websocket;
 
 pub use nats_server::NatsServer;

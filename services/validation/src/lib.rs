@@ -1,40 +1,275 @@
 //! Validation (target `validation`): which client profile and proxy tier can replay each
-//! top-ranked endpoint.
+//! top-ranked endpoint, what the cheapest passing combination needs (the minimal cookies and
+//! headers), and why the others failed.
 //!
-//! The replay cascade arrives with the validation work; until then each top endpoint is listed
-//! with no attempts and no recommendation, and a note says replay has not run.
+//! [`validate`] is the stage as a function of the capture, the inventory, the ranking, the
+//! settings, the proxy secret and two seams: the [`Resolver`] the SSRF guard asks, and the
+//! [`Transport`] that sends. Tests swap either; production uses the system resolver and
+//! reqwest/wreq.
 
-use recon_contracts::{EndpointValidation, IntentRanking, Step, Validation};
+mod budget;
+mod cascade;
+pub mod cookies;
+mod diagnosis;
+pub mod guard;
+pub mod proxy;
+pub mod ratelimit;
+mod recommend;
+mod replay;
+pub mod request;
+pub mod resolver;
+mod similarity;
+pub mod transport;
+mod verdict;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use recon_contracts::{
+    AuthKind, Capture, EndpointValidation, IntentRanking, Inventory, RequestRecord, Step,
+    Validation,
+};
+use recon_runtime::config::ValidationSettings;
 use recon_runtime::secrets::ProxySecrets;
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
+use tokio::sync::Semaphore;
 
-/// How many of the ranked endpoints are validated.
-pub const TOP_ENDPOINTS: usize = 5;
+pub use cascade::{profile_name, tier_name, PROFILES};
+pub use guard::{refusal_reason, AddressGuard, Refusal};
+pub use resolver::{Resolver, StaticResolver, SystemResolver};
+pub use transport::{HttpTransport, Transport};
 
-pub fn validate(ranking: &IntentRanking, secrets: &ProxySecrets) -> Validation {
-    let tiers = ["direct"]
-        .into_iter()
-        .chain(secrets.datacenter_proxy.as_ref().map(|_| "datacenter"))
-        .chain(secrets.residential_proxy.as_ref().map(|_| "residential"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    Validation {
-        results: ranking
-            .ranked
+use crate::budget::Budget;
+use crate::proxy::{ProxyTier, Redactor};
+use crate::ratelimit::HostPacer;
+use crate::replay::Replayer;
+
+/// What validation reads from earlier steps.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidationInput<'a> {
+    pub capture: &'a Capture,
+    pub inventory: &'a Inventory,
+    pub ranking: &'a IntentRanking,
+}
+
+/// Where and how validation may replay.
+pub struct ReplayEnvironment<'a> {
+    pub settings: &'a ValidationSettings,
+    pub secrets: &'a ProxySecrets,
+    pub resolver: Arc<dyn Resolver>,
+    pub transport: &'a dyn Transport,
+}
+
+/// Replays the top-ranked endpoints. Never fails: what could not be done is in the notes.
+pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) -> Validation {
+    let settings = env.settings;
+    let redactor = Redactor::new(env.secrets);
+    let captured_hosts: BTreeSet<String> = input
+        .capture
+        .requests
+        .iter()
+        .filter_map(|request| url::Url::parse(&request.url).ok())
+        .filter_map(|url| match url.host()? {
+            url::Host::Ipv6(ip) => Some(format!("[{ip}]")),
+            host => Some(host.to_string()),
+        })
+        .collect();
+    let replayer = Replayer {
+        guard: AddressGuard::new(
+            env.resolver.clone(),
+            settings.allow_loopback,
+            captured_hosts,
+        ),
+        transport: env.transport,
+        budget: Budget::new(
+            settings.max_requests_per_scan,
+            settings.max_requests_per_host,
+        ),
+        pacer: HostPacer::default(),
+        slots: Semaphore::new(settings.concurrency.max(1)),
+        timeout: settings.request_timeout,
+        redactor: redactor.clone(),
+    };
+    let tiers = ProxyTier::from_secrets(env.secrets);
+    let mut notes = vec![tiers_note(&tiers)];
+
+    let mut jobs = Vec::new();
+    for ranked in input.ranking.ranked.iter().take(settings.top_endpoints) {
+        let endpoint = input
+            .inventory
+            .endpoints
             .iter()
-            .take(TOP_ENDPOINTS)
-            .map(|ranked| EndpointValidation {
-                endpoint_id: ranked.endpoint_id.clone(),
-                attempts: Vec::new(),
-                ..Default::default()
+            .find(|endpoint| endpoint.id == ranked.endpoint_id);
+        let sample = endpoint.map_or(Sample::Missing, |endpoint| {
+            pick_sample(input.capture, &endpoint.request_ids)
+        });
+        let antibot: Vec<String> = endpoint
+            .map(|endpoint| {
+                endpoint
+                    .auth
+                    .iter()
+                    .filter(|auth| auth.kind == AuthKind::AntiBotCookie)
+                    .map(|auth| auth.name.clone())
+                    .collect()
             })
-            .collect(),
-        notes: vec![format!(
-            "Replay has not run on this server yet; tiers configured: {tiers}."
-        )],
-        ..Default::default()
+            .unwrap_or_default();
+        jobs.push((ranked.endpoint_id.clone(), sample, antibot));
     }
+
+    // Phase one: every endpoint's cascade, so the diagnosis of one cannot starve another.
+    let cascades =
+        futures::future::join_all(jobs.iter().map(|(id, sample, _)| {
+            cascade_for(&replayer, &tiers, id, sample, settings.full_matrix)
+        }))
+        .await;
+
+    // Phase two: the diagnosis of each endpoint that needed the browser's headers or cookies.
+    let mut results = Vec::new();
+    for ((endpoint_id, sample, antibot), cascade) in jobs.iter().zip(cascades) {
+        let mut result = EndpointValidation {
+            endpoint_id: endpoint_id.clone(),
+            ..Default::default()
+        };
+        let cascade = match cascade {
+            Ok(cascade) => cascade,
+            Err(note) => {
+                result.notes.push(note);
+                results.push(result);
+                continue;
+            }
+        };
+        result.attempts = cascade.attempts;
+        result.best = cascade.best;
+        result.rate_limit = cascade.rate_limit;
+        result.requests_spent = cascade.sent;
+        let mut extra_notes = cascade.notes;
+        if let (Some(best), Some(route), Sample::Replayable(record)) =
+            (cascade.best, cascade.best_route.as_ref(), sample)
+        {
+            if let Some(diagnosis) = diagnosis::minimize(&replayer, record, best, route).await {
+                result.requests_spent += diagnosis.sent;
+                if !diagnosis.untested.is_empty() {
+                    extra_notes.push(format!(
+                        "The diagnosis could not test {} (budget or rate limit); kept them in the minimal set.",
+                        diagnosis.untested.join(", ")
+                    ));
+                }
+                result.minimal = Some(diagnosis.minimal);
+            }
+            result.recommendation = Some(recommend::endpoint_recommendation(
+                best,
+                result.minimal.as_ref(),
+            ));
+        }
+        tracing::info!(
+            endpoint_id = %result.endpoint_id,
+            best = ?result.best,
+            attempts = result.attempts.len(),
+            requests = result.requests_spent,
+            "endpoint validated"
+        );
+        result.notes = recommend::endpoint_notes(&result, antibot);
+        result.notes.extend(extra_notes);
+        result.notes = result
+            .notes
+            .iter()
+            .map(|note| redactor.redact(note))
+            .collect();
+        results.push(result);
+    }
+
+    let requests_spent = replayer.budget.spent();
+    if results.is_empty() {
+        notes.push("No ranked endpoints to validate.".to_owned());
+    }
+    Validation {
+        recommendation: recommend::overall_recommendation(&results),
+        results,
+        notes,
+        requests_spent,
+    }
+}
+
+/// One endpoint's cascade, or why it was not replayed.
+async fn cascade_for(
+    replayer: &Replayer<'_>,
+    tiers: &[ProxyTier],
+    endpoint_id: &str,
+    sample: &Sample<'_>,
+    full_matrix: bool,
+) -> Result<cascade::CascadeResult, String> {
+    let sample = match sample {
+        Sample::Replayable(record) => *record,
+        Sample::Unsafe(method) => {
+            return Err(format!(
+                "Not replayed: {method} may change data on the site; only reads are replayed."
+            ))
+        }
+        Sample::Missing => {
+            return Err(format!(
+                "Not replayed: endpoint {endpoint_id} has no captured request with a response."
+            ))
+        }
+    };
+    let session = session_id();
+    Ok(cascade::run_cascade(replayer, sample, tiers, full_matrix, &session).await)
+}
+
+enum Sample<'a> {
+    Replayable(&'a RequestRecord),
+    Unsafe(String),
+    Missing,
+}
+
+/// The captured request to replay: a successful, safe one when there is one.
+fn pick_sample<'a>(capture: &'a Capture, request_ids: &[String]) -> Sample<'a> {
+    let records: Vec<&RequestRecord> = request_ids
+        .iter()
+        .filter_map(|id| capture.requests.iter().find(|request| &request.id == id))
+        .filter(|request| recon_contracts::is_http_url(&request.url) && request.response.is_some())
+        .collect();
+    let successful = |record: &&&RequestRecord| {
+        record
+            .response
+            .as_ref()
+            .is_some_and(|response| (200..300).contains(&response.status))
+    };
+    let safe: Vec<&RequestRecord> = records
+        .iter()
+        .copied()
+        .filter(|record| request::is_safe_to_replay(record))
+        .collect();
+    if let Some(record) = safe.iter().find(successful).or(safe.first()) {
+        return Sample::Replayable(record);
+    }
+    match records.first() {
+        Some(record) => Sample::Unsafe(record.method.clone()),
+        None => Sample::Missing,
+    }
+}
+
+fn session_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..10)
+        .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.gen_range(0..36)]))
+        .collect()
+}
+
+fn tiers_note(tiers: &[ProxyTier]) -> String {
+    let mut names = vec!["direct".to_owned()];
+    names.extend(tiers.iter().map(|tier| {
+        format!(
+            "{} ({})",
+            tier_name(tier.tier),
+            match tier.rotation {
+                recon_runtime::secrets::RotationMode::Sticky => "sticky",
+                recon_runtime::secrets::RotationMode::Rotating => "rotating",
+            }
+        )
+    }));
+    format!("Tiers tried, cheapest first: {}.", names.join(", "))
 }
 
 pub struct ValidationStage;
@@ -44,11 +279,32 @@ impl Stage for ValidationStage {
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         let ranking: IntentRanking = ctx.result(Step::IntentFilter).await?;
+        let inventory: Inventory = ctx.result(Step::Analysis).await?;
+        let capture = ctx.capture().await?;
         let secrets = ctx.proxy_secrets().await?;
-        let validation = validate(&ranking, &secrets);
+        let validation = validate(
+            ValidationInput {
+                capture: &capture,
+                inventory: &inventory,
+                ranking: &ranking,
+            },
+            ReplayEnvironment {
+                settings: ctx.validation_settings(),
+                secrets: &secrets,
+                resolver: Arc::new(SystemResolver),
+                transport: &HttpTransport,
+            },
+        )
+        .await;
+        let passed = validation
+            .results
+            .iter()
+            .filter(|r| r.best.is_some())
+            .count();
         let summary = format!(
-            "{} top endpoint(s) listed; replay not implemented yet",
-            validation.results.len()
+            "{passed} of {} endpoint(s) replayable without a browser; {} request(s) sent",
+            validation.results.len(),
+            validation.requests_spent
         );
         StageOutput::new(&validation, summary)
     }
