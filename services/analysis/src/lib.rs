@@ -1,66 +1,280 @@
 //! Analysis (target `analysis`): the endpoint inventory.
 //!
-//! For now an endpoint is a distinct method + host + path; templating, GraphQL operations,
-//! schemas and buckets come with the recon-intelligence work.
+//! Requests are parsed once ([`sample`]), paths templated across siblings ([`templating`]),
+//! grouped into endpoints by method + host + template and GraphQL operation ([`group`]), then
+//! described: kind and bucket, parameters with redacted examples, merged request/response
+//! schemas, pagination, auth, provenance of dynamic values, and how many samples met a
+//! challenge. [`openapi_document`] exports the result as OpenAPI 3.1.
 
-use std::collections::BTreeMap;
+pub mod auth;
+pub mod classify;
+pub mod config;
+pub mod graphql;
+pub mod group;
+pub mod openapi;
+pub mod pagination;
+pub mod parameters;
+pub mod provenance;
+pub mod sample;
+pub mod schema;
+pub mod templating;
 
-use recon_contracts::{Capture, Detection, Endpoint, Inventory, ResourceType, Step};
+use std::collections::{BTreeMap, HashSet};
+
+use recon_contracts::{Capture, Detection, Endpoint, Header, Inventory, ParameterLocation, Step};
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub fn analyze(capture: &Capture, _detection: &Detection) -> Inventory {
-    let mut endpoints: BTreeMap<(String, String, String), Endpoint> = BTreeMap::new();
-    for request in &capture.requests {
-        let Ok(url) = url::Url::parse(&request.url) else {
-            continue;
-        };
-        let host = url.host_str().unwrap_or_default().to_owned();
-        let path = url.path().to_owned();
-        let key = (request.method.clone(), host.clone(), path.clone());
-        let endpoint = endpoints.entry(key).or_insert_with(|| Endpoint {
-            id: endpoint_id(&request.method, &host, &path),
-            method: request.method.clone(),
-            host,
-            path_template: path,
-            graphql_operation: None,
-            kind: kind_of(request).to_owned(),
-            bucket: "other".to_owned(),
-            sample_count: 0,
-            request_ids: Vec::new(),
-            ..Default::default()
-        });
-        endpoint.sample_count += 1;
-        endpoint.request_ids.push(request.id.clone());
-    }
-    Inventory {
-        endpoints: endpoints.into_values().collect(),
-    }
-}
+pub use openapi::openapi_document;
 
-/// A short id that stays the same for the same endpoint across runs.
+use crate::config::{try_config, AnalysisConfig};
+use crate::group::{GroupKey, Member};
+use crate::sample::{RequestBody, Sample};
+
+/// Depth of response field paths used for pagination and intent.
+const FIELD_DEPTH: usize = 6;
+/// How many samples of an endpoint decide its kind.
+const KIND_SAMPLES: usize = 64;
+
+/// A short id that stays the same for the same endpoint across runs. `path` is the template,
+/// with `#operation` appended for GraphQL operations.
 pub fn endpoint_id(method: &str, host: &str, path: &str) -> String {
     let digest = Sha256::digest(format!("{method} {host}{path}").as_bytes());
     format!("ep_{}", hex::encode(&digest[..6]))
 }
 
-fn kind_of(request: &recon_contracts::RequestRecord) -> &'static str {
-    let mime = request
-        .response
-        .as_ref()
-        .map(|response| response.mime_type.to_ascii_lowercase())
-        .unwrap_or_default();
-    match request.resource_type {
-        ResourceType::Document => "html-document",
-        ResourceType::WebSocket | ResourceType::EventSource => "stream",
-        ResourceType::Stylesheet
-        | ResourceType::Image
-        | ResourceType::Media
-        | ResourceType::Font
-        | ResourceType::Script => "static",
-        _ if mime.contains("json") => "json-api",
-        _ => "other",
+fn id_of(key: &GroupKey) -> String {
+    match &key.operation {
+        Some(operation) => endpoint_id(
+            &key.method,
+            &key.host,
+            &format!("{}#{operation}", key.path_template),
+        ),
+        None => endpoint_id(&key.method, &key.host, &key.path_template),
+    }
+}
+
+pub fn analyze(capture: &Capture, detection: &Detection) -> Inventory {
+    let Ok(config) = try_config() else {
+        return Inventory::default();
+    };
+    let mut samples: Vec<Sample<'_>> = capture
+        .requests
+        .iter()
+        .enumerate()
+        .filter_map(|(i, request)| Sample::parse(i, request))
+        .collect();
+    for (i, sample) in samples.iter_mut().enumerate() {
+        sample.index = i;
+    }
+    let templates = group::learn_templates(&samples);
+    let groups = group::group(&samples, &templates);
+
+    let mut endpoint_of: Vec<Option<String>> = vec![None; samples.len()];
+    for (key, members) in &groups.groups {
+        let id = id_of(key);
+        for member in members {
+            endpoint_of[member.sample.index].get_or_insert_with(|| id.clone());
+        }
+    }
+    let index = provenance::Index::build(&samples);
+    let context = provenance::Context {
+        samples: &samples,
+        index: &index,
+        endpoint_of: &endpoint_of,
+        config,
+    };
+    let challenged: HashSet<&str> = detection
+        .challenges
+        .iter()
+        .map(|c| c.request_id.as_str())
+        .collect();
+    let endpoints = groups
+        .groups
+        .iter()
+        .map(|(key, members)| describe(config, key, members, &context, &challenged))
+        .collect();
+    Inventory { endpoints }
+}
+
+fn most_common<'a>(items: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for item in items {
+        *counts.entry(item).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(item, _)| item)
+}
+
+/// A response example for the schema: the first sample, redacted and trimmed.
+fn example(value: &Value, key: &str, depth: usize) -> Value {
+    match value {
+        Value::String(text) => Value::String(parameters::shown_example(
+            key,
+            ParameterLocation::Body,
+            text,
+        )),
+        Value::Array(items) if depth < 8 => Value::Array(
+            items
+                .iter()
+                .take(2)
+                .map(|v| example(v, key, depth + 1))
+                .collect(),
+        ),
+        Value::Object(map) if depth < 8 => Value::Object(
+            map.iter()
+                .take(50)
+                .map(|(k, v)| (k.clone(), example(v, k, depth + 1)))
+                .collect(),
+        ),
+        Value::Array(_) | Value::Object(_) => Value::Null,
+        other => other.clone(),
+    }
+}
+
+fn describe(
+    config: &AnalysisConfig,
+    key: &GroupKey,
+    members: &[Member<'_, '_>],
+    context: &provenance::Context<'_, '_>,
+    challenged: &HashSet<&str>,
+) -> Endpoint {
+    // Members of one endpoint share method, host and template: a bounded sample decides the kind.
+    let kind = most_common(
+        members
+            .iter()
+            .take(KIND_SAMPLES)
+            .map(|m| classify::kind_of(config, m.sample)),
+    )
+    .unwrap_or("other")
+    .to_owned();
+    let mut statuses: Vec<u16> = members.iter().filter_map(|m| m.sample.status()).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    let content_type = most_common(
+        members
+            .iter()
+            .map(|m| m.sample.mime.as_str())
+            .filter(|m| !m.is_empty()),
+    )
+    .map(str::to_owned);
+
+    let responses: Vec<&Value> = members
+        .iter()
+        .filter_map(|m| m.sample.response_for(m.operation))
+        .collect();
+    let response_shape = schema::infer(responses.iter().copied());
+    let mut response_fields = Vec::new();
+    if let Some(shape) = &response_shape {
+        shape.field_paths(&mut response_fields, "", FIELD_DEPTH);
+    }
+    let response_schema = response_shape.as_ref().map(|shape| {
+        let mut schema = shape.to_schema();
+        if let (Some(first), Value::Object(map)) = (responses.first(), &mut schema) {
+            map.insert("examples".into(), Value::Array(vec![example(first, "", 0)]));
+        }
+        schema
+    });
+    let request_bodies: Vec<&Value> = members
+        .iter()
+        .filter_map(|m| match (m.operation, &m.sample.body) {
+            (Some(i), _) => m
+                .sample
+                .operations
+                .get(i)
+                .and_then(|op| op.variables.as_ref()),
+            (None, RequestBody::Json(value)) => Some(value),
+            _ => None,
+        })
+        .collect();
+    let request_schema =
+        schema::infer(request_bodies.iter().copied()).map(|shape| shape.to_schema());
+
+    let parameters = parameters::parameters(members);
+    let response_headers: Vec<&[Header]> = members
+        .iter()
+        .filter_map(|m| {
+            m.sample
+                .request
+                .response
+                .as_ref()
+                .map(|r| r.headers.as_slice())
+        })
+        .collect();
+    let pagination = if matches!(
+        kind.as_str(),
+        "json-api" | "graphql" | "html-document" | "other"
+    ) {
+        pagination::detect(
+            &config.pagination,
+            &parameters,
+            &response_fields,
+            &response_headers,
+        )
+    } else {
+        None
+    };
+    let operation = members
+        .first()
+        .and_then(|m| m.operation.and_then(|i| m.sample.operations.get(i)));
+    let graphql_operation = operation.and_then(|op| op.name.clone());
+    let graphql_persisted_hash = operation.and_then(|op| op.persisted_hash.clone());
+    let array_response = responses.first().is_some_and(|v| v.is_array());
+    let parameter_names: Vec<&str> = parameters
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.location,
+                ParameterLocation::Query | ParameterLocation::Body
+            )
+        })
+        .map(|p| p.name.as_str())
+        .collect();
+    let bucket = classify::bucket(
+        config,
+        &classify::BucketInput {
+            kind: &kind,
+            path_template: &key.path_template,
+            operation: graphql_operation.as_deref(),
+            parameter_names,
+            paginated: pagination.is_some(),
+            array_response,
+        },
+    );
+    let mut request_ids: Vec<String> = Vec::with_capacity(members.len());
+    for member in members {
+        if request_ids.last() != Some(&member.sample.request.id) {
+            request_ids.push(member.sample.request.id.clone());
+        }
+    }
+    let challenged_count = request_ids
+        .iter()
+        .filter(|id| challenged.contains(id.as_str()))
+        .count() as u32;
+    Endpoint {
+        id: id_of(key),
+        method: key.method.clone(),
+        host: key.host.clone(),
+        path_template: key.path_template.clone(),
+        graphql_operation,
+        graphql_persisted_hash,
+        kind,
+        bucket,
+        sample_count: request_ids.len() as u32,
+        request_ids,
+        statuses,
+        content_type,
+        auth: auth::requirements(config, members),
+        provenance: context.provenance(members),
+        parameters,
+        response_schema,
+        request_schema,
+        pagination,
+        challenged_count,
     }
 }
 
@@ -70,94 +284,24 @@ impl Stage for AnalysisStage {
     const STEP: Step = Step::Analysis;
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
+        if let Err(err) = try_config() {
+            return Err(StageError::Permanent(format!(
+                "the analysis rules are invalid: {err}"
+            )));
+        }
         let capture = ctx.capture().await?;
         let detection: Detection = ctx.result(Step::Detection).await?;
         let inventory = analyze(&capture, &detection);
+        let data = inventory
+            .endpoints
+            .iter()
+            .filter(|e| matches!(e.kind.as_str(), "json-api" | "graphql"))
+            .count();
         let summary = format!(
-            "{} endpoint(s) from {} request(s)",
+            "{} endpoint(s) ({data} data API) from {} request(s)",
             inventory.endpoints.len(),
             capture.requests.len()
         );
         StageOutput::new(&inventory, summary)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use recon_contracts::{Header, RequestRecord, ResponseRecord, Timing};
-
-    fn request(id: &str, method: &str, url: &str, mime: &str) -> RequestRecord {
-        RequestRecord {
-            id: id.into(),
-            page_id: None,
-            method: method.into(),
-            url: url.into(),
-            resource_type: ResourceType::Fetch,
-            initiator: None,
-            request_headers: vec![Header::new("Accept", "*/*")],
-            post_data: None,
-            response: Some(ResponseRecord {
-                status: 200,
-                status_text: "OK".into(),
-                headers: vec![],
-                mime_type: mime.into(),
-                body: None,
-                remote_address: None,
-                protocol: None,
-                from_cache: false,
-                from_service_worker: false,
-            }),
-            timing: Timing::default(),
-            redirected_from: None,
-            failure: None,
-        }
-    }
-
-    #[test]
-    fn groups_distinct_method_host_and_path() {
-        let capture = Capture {
-            format_version: recon_contracts::CAPTURE_FORMAT_VERSION,
-            source: recon_contracts::CaptureSource::Har,
-            target_url: "https://shop.example/".into(),
-            started_at_ms: 0.0,
-            ended_at_ms: 0.0,
-            browser: None,
-            pages: vec![],
-            requests: vec![
-                request(
-                    "1",
-                    "GET",
-                    "https://shop.example/api/items?page=1",
-                    "application/json",
-                ),
-                request(
-                    "2",
-                    "GET",
-                    "https://shop.example/api/items?page=2",
-                    "application/json",
-                ),
-                request(
-                    "3",
-                    "POST",
-                    "https://shop.example/api/items",
-                    "application/json",
-                ),
-                request("4", "GET", "https://cdn.example/app.css", "text/css"),
-            ],
-            cookies: vec![],
-            streams: vec![],
-        };
-        let inventory = analyze(&capture, &Detection::default());
-        assert_eq!(inventory.endpoints.len(), 3);
-        let items = inventory
-            .endpoints
-            .iter()
-            .find(|e| e.method == "GET" && e.path_template == "/api/items")
-            .unwrap();
-        assert_eq!(items.sample_count, 2);
-        assert_eq!(items.kind, "json-api");
-        assert_eq!(items.request_ids, vec!["1", "2"]);
-        assert_eq!(items.id, endpoint_id("GET", "shop.example", "/api/items"));
     }
 }

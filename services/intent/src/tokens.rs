@@ -1,0 +1,112 @@
+//! The words an endpoint offers to match an intent, by where they come from.
+
+use recon_analysis::classify::words;
+use recon_contracts::{Endpoint, ParameterLocation};
+use serde_json::Value;
+
+use crate::vocabulary::normalise;
+
+/// Where a word was found, in decreasing order of how much it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    Path,
+    Operation,
+    Parameter,
+    Field,
+    /// A recorded parameter value (what the user typed into the site's search box).
+    Value,
+}
+
+impl Source {
+    pub fn weight(self) -> f64 {
+        match self {
+            Source::Path | Source::Operation => 3.0,
+            Source::Parameter => 1.5,
+            Source::Field => 1.0,
+            Source::Value => 2.0,
+        }
+    }
+}
+
+/// A normalised word and the original text it came from.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub word: String,
+    pub source: Source,
+    pub original: String,
+}
+
+const MAX_FIELD_DEPTH: usize = 6;
+
+fn schema_fields(schema: &Value, depth: usize, out: &mut Vec<String>) {
+    if depth > MAX_FIELD_DEPTH {
+        return;
+    }
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, sub) in properties {
+            out.push(name.clone());
+            schema_fields(sub, depth + 1, out);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(sub) = schema.get(key) {
+            schema_fields(sub, depth + 1, out);
+        }
+    }
+}
+
+pub fn tokens(endpoint: &Endpoint) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut push = |text: &str, source: Source| {
+        for word in words(text) {
+            if word.len() >= 2 || word == "q" {
+                out.push(Token {
+                    word: normalise(&word),
+                    source,
+                    original: text.to_owned(),
+                });
+            }
+        }
+    };
+    for segment in endpoint
+        .path_template
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.starts_with('{'))
+    {
+        push(segment, Source::Path);
+    }
+    if let Some(operation) = &endpoint.graphql_operation {
+        push(operation, Source::Operation);
+    }
+    for parameter in &endpoint.parameters {
+        if matches!(
+            parameter.location,
+            ParameterLocation::Query | ParameterLocation::Body | ParameterLocation::Path
+        ) {
+            push(&parameter.name, Source::Parameter);
+        }
+    }
+    for parameter in &endpoint.parameters {
+        let searchable = matches!(
+            parameter.location,
+            ParameterLocation::Query | ParameterLocation::Body
+        ) && matches!(parameter.value_type.as_str(), "string");
+        if searchable {
+            for example in &parameter.examples {
+                if !example.starts_with('<') {
+                    push(example, Source::Value);
+                }
+            }
+        }
+    }
+    if let Some(schema) = &endpoint.response_schema {
+        let mut fields = Vec::new();
+        schema_fields(schema, 0, &mut fields);
+        fields.sort();
+        fields.dedup();
+        for field in fields {
+            push(&field, Source::Field);
+        }
+    }
+    out
+}
