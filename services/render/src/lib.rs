@@ -1,18 +1,25 @@
-//! Render (target `render`): the report JSON and a self-contained HTML page (inline CSS, no
-//! external requests). The runtime marks the scan complete once this result is stored.
+//! Render (target `render`): the report JSON, a self-contained HTML page (inline CSS and JS, no
+//! external requests) and the OpenAPI document of the inventory, from stage results only (which
+//! were built from or checked against scrubbed data). The runtime marks the scan complete once
+//! this result is stored.
 
+mod guard;
 mod html;
 
 use recon_contracts::{
-    Detection, IntentRanking, Inventory, RenderedReport, Report, ReportScan, ScanStatus, Step,
-    Synthesis, Validation,
+    Detection, IntentRanking, Inventory, RenderedReport, Report, ReportScan, ScanStatus,
+    ScrubSummary, Step, Synthesis, Validation,
 };
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
 use uuid::Uuid;
 
+pub use html::escape;
+
 pub struct ReportInputs {
     pub scan_id: Uuid,
+    /// The report's slug: the page links to `./{slug}.json` and the OpenAPI file.
+    pub report_slug: String,
     pub target_url: String,
     pub intent_text: String,
     pub starter_template: String,
@@ -21,29 +28,43 @@ pub struct ReportInputs {
     pub ranking: IntentRanking,
     pub validation: Validation,
     pub synthesis: Synthesis,
+    pub scrub: Option<ScrubSummary>,
 }
 
 pub fn render(inputs: ReportInputs) -> RenderedReport {
+    let inventory = guard::clean_inventory(&inputs.inventory);
+    // The scan's own URL may carry a token (`?auth=…`): scrub it like any captured URL.
+    let target_url = recon_scrub::Scrubber::default().url(&inputs.target_url);
+    let openapi = recon_analysis::openapi_document(&inventory, &target_url);
     let report = Report {
         scan: ReportScan {
             id: inputs.scan_id,
-            target_url: inputs.target_url,
+            target_url,
             status: ScanStatus::Complete,
             intent_text: inputs.intent_text,
             starter_template: inputs.starter_template,
         },
         detection: inputs.detection,
-        endpoints: inputs.inventory.endpoints,
+        endpoints: inventory.endpoints,
         intent: inputs.ranking,
         validation: inputs.validation,
         synthesis: inputs.synthesis,
-        scrub: None,
+        scrub: inputs.scrub,
     };
-    let html = html::page(&report);
+    let report = guard::scrubbed(&report).unwrap_or(report);
+    let mut openapi = openapi;
+    guard::scrub_value(&mut openapi);
+    let html = html::page(
+        &report,
+        &html::Links {
+            slug: &inputs.report_slug,
+            has_openapi: true,
+        },
+    );
     RenderedReport {
         report,
         html,
-        openapi: None,
+        openapi: Some(openapi),
     }
 }
 
@@ -53,8 +74,9 @@ impl Stage for RenderStage {
     const STEP: Step = Step::Render;
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
-        let rendered = render(ReportInputs {
+        let inputs = ReportInputs {
             scan_id: ctx.scan.id,
+            report_slug: ctx.scan.report_slug.clone(),
             target_url: ctx.scan.target_url.clone(),
             intent_text: ctx.scan.intent_text.clone(),
             starter_template: ctx.scan.starter_template.clone(),
@@ -63,37 +85,15 @@ impl Stage for RenderStage {
             ranking: ctx.result(Step::IntentFilter).await?,
             validation: ctx.result(Step::Validation).await?,
             synthesis: ctx.result(Step::Synthesis).await?,
-        });
+            scrub: Some(ctx.result(Step::Scrub).await?),
+        };
+        let rendered = tokio::task::spawn_blocking(move || render(inputs))
+            .await
+            .map_err(|err| StageError::Permanent(format!("render panicked: {err}")))?;
         let summary = format!("report ready ({} KB)", rendered.html.len().div_ceil(1024));
         StageOutput::new(&rendered, summary)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn report_page_escapes_captured_text() {
-        let rendered = render(ReportInputs {
-            scan_id: Uuid::nil(),
-            target_url: "https://shop.example/?q=<script>alert(1)</script>".into(),
-            intent_text: String::new(),
-            starter_template: String::new(),
-            detection: Detection::default(),
-            inventory: Inventory::default(),
-            ranking: IntentRanking::default(),
-            validation: Validation::default(),
-            synthesis: Synthesis {
-                snippets: vec![],
-                notes: vec!["a & b".into()],
-                drivers: vec![],
-            },
-        });
-        assert!(!rendered.html.contains("<script>alert"));
-        assert!(rendered.html.contains("&lt;script&gt;"));
-        assert!(rendered.html.contains("a &amp; b"));
-        assert!(!rendered.html.contains("http://") || !rendered.html.contains("src=\"http"));
-        assert_eq!(rendered.report.scan.status, ScanStatus::Complete);
-    }
-}
+mod tests;

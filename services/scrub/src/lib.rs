@@ -1,77 +1,92 @@
-//! Scrub (target `scrub`): a copy of the capture with live secrets replaced by typed
-//! placeholders; everything after this step reads only the scrubbed copy.
+//! Scrub (target `scrub`): a copy of the capture in which every live secret is replaced by a
+//! typed placeholder that keeps the structure (`<cookie:_abck>`, `Bearer <bearer>`, `<jwt>`,
+//! `<api-key>`, `<email>`, …). Everything after this step reads only the scrubbed copy, and the
+//! raw capture is deleted once the scan ends ([`retention`]).
 //!
-//! For now: cookie and Set-Cookie values, Authorization-like headers and the cookie jar.
-//! Tokens inside bodies and URLs come with the scrub work.
+//! The pass is structured first (headers, cookies, URLs, JSON/form/multipart bodies, HTML forms,
+//! shapes in text) and then sweeps every secret it found out of the rest of the capture.
 
+mod body;
+mod headers;
+pub mod retention;
+pub mod rules;
 pub mod secrets;
+mod sweep;
+mod text;
+mod vault;
 
-use recon_contracts::{names, Capture, Header, ScrubSummary, Step};
+use recon_contracts::{header_value, names, Capture, ScrubSummary, Step};
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{codec, Stage, StageContext, StageError};
 
-const SECRET_HEADERS: [&str; 5] = [
-    "authorization",
-    "proxy-authorization",
-    "x-api-key",
-    "x-auth-token",
-    "x-csrf-token",
-];
+pub use text::Scrubber;
 
-/// Returns the scrubbed capture and how many values were replaced.
-pub fn scrub(capture: &Capture) -> (Capture, u64) {
-    let mut scrubbed = capture.clone();
-    let mut replaced = 0;
-    for request in &mut scrubbed.requests {
-        replaced += scrub_headers(&mut request.request_headers);
-        if let Some(response) = request.response.as_mut() {
-            replaced += scrub_headers(&mut response.headers);
-        }
-    }
-    for cookie in &mut scrubbed.cookies {
-        cookie.value = format!("<cookie:{}>", cookie.name);
-        replaced += 1;
-    }
-    (scrubbed, replaced)
+/// The scrubbed capture and what was replaced.
+pub struct Scrubbed {
+    pub capture: Capture,
+    pub replacements: u64,
+    pub by_kind: std::collections::BTreeMap<String, u64>,
 }
 
-fn scrub_headers(headers: &mut [Header]) -> u64 {
-    let mut replaced = 0;
-    for header in headers {
-        let name = header.name.to_ascii_lowercase();
-        if name == "cookie" {
-            header.value = header
-                .value
-                .split(';')
-                .map(|pair| match pair.trim().split_once('=') {
-                    Some((cookie, _)) => format!("{cookie}=<cookie:{cookie}>"),
-                    None => pair.trim().to_owned(),
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            replaced += 1;
-        } else if name == "set-cookie" {
-            let (pair, attributes) = header.value.split_once(';').unwrap_or((&header.value, ""));
-            if let Some((cookie, _)) = pair.split_once('=') {
-                let cookie = cookie.trim();
-                header.value = if attributes.is_empty() {
-                    format!("{cookie}=<cookie:{cookie}>")
-                } else {
-                    format!("{cookie}=<cookie:{cookie}>;{attributes}")
-                };
-                replaced += 1;
+/// Returns the scrubbed copy of `capture`; deterministic for a given capture.
+pub fn scrub(capture: &Capture) -> Scrubbed {
+    let mut scrubber = Scrubber::default();
+    let mut scrubbed = capture.clone();
+    // The cookie jar first: its names give cookie values their placeholders everywhere.
+    for cookie in &mut scrubbed.cookies {
+        cookie.value = scrubber.vault.replace(
+            secrets::SecretKind::Cookie,
+            Some(&cookie.name),
+            &cookie.value,
+        );
+    }
+    for request in &mut scrubbed.requests {
+        scrubber.headers(&mut request.request_headers);
+        request.url = scrubber.url(&request.url);
+        if let Some(initiator) = request.initiator.as_mut() {
+            if let Some(url) = initiator.url.as_mut() {
+                *url = scrubber.url(url);
             }
-        } else if SECRET_HEADERS.contains(&name.as_str()) {
-            let kind = if header.value.to_ascii_lowercase().starts_with("bearer ") {
-                "<bearer>".to_owned()
-            } else {
-                format!("<header:{name}>")
-            };
-            header.value = kind;
-            replaced += 1;
+        }
+        if let Some(body) = request.post_data.as_mut() {
+            let content_type = header_value(&request.request_headers, "content-type");
+            scrubber.body(body, content_type);
+        }
+        if let Some(failure) = request.failure.as_mut() {
+            *failure = scrubber.text(failure, false).into_owned();
+        }
+        if let Some(response) = request.response.as_mut() {
+            scrubber.headers(&mut response.headers);
+            let mime = Some(response.mime_type.clone())
+                .filter(|mime| !mime.is_empty())
+                .or_else(|| response.header("content-type").map(str::to_owned));
+            if let Some(body) = response.body.as_mut() {
+                scrubber.body(body, mime.as_deref());
+            }
         }
     }
-    replaced
+    scrubbed.target_url = scrubber.url(&scrubbed.target_url);
+    for page in &mut scrubbed.pages {
+        page.url = scrubber.url(&page.url);
+        if let Some(title) = page.title.as_mut() {
+            *title = scrubber.text(title, true).into_owned();
+        }
+    }
+    for stream in &mut scrubbed.streams {
+        stream.url = scrubber.url(&stream.url);
+        for sample in &mut stream.samples {
+            *sample = match scrubber.json_text(sample) {
+                Some(json) => json,
+                None => scrubber.text(sample, true).into_owned(),
+            };
+        }
+    }
+    sweep::sweep(&mut scrubbed, &mut scrubber.vault);
+    Scrubbed {
+        capture: scrubbed,
+        replacements: scrubber.vault.replacements(),
+        by_kind: scrubber.vault.by_kind().clone(),
+    }
 }
 
 pub struct ScrubStage;
@@ -81,16 +96,31 @@ impl Stage for ScrubStage {
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         let capture = ctx.capture().await?;
-        let (scrubbed, replacements) = scrub(&capture);
+        let scrubbed = tokio::task::spawn_blocking(move || scrub(&capture))
+            .await
+            .map_err(|err| StageError::Permanent(format!("scrub panicked: {err}")))?;
         let key = names::scrubbed_capture_key(ctx.scan.id);
-        let bytes = codec::to_gzip_json(&scrubbed).map_err(StageError::permanent)?;
+        let bytes = codec::to_gzip_json(&scrubbed.capture).map_err(StageError::permanent)?;
         ctx.blob().put(&key, bytes.into()).await?;
-        let summary = format!("{replacements} secret value(s) replaced");
+        let kinds: Vec<String> = scrubbed
+            .by_kind
+            .iter()
+            .map(|(kind, count)| format!("{count} {kind}"))
+            .collect();
+        let summary = if kinds.is_empty() {
+            "no secret values found".to_owned()
+        } else {
+            format!(
+                "{} secret value(s) replaced ({})",
+                scrubbed.replacements,
+                kinds.join(", ")
+            )
+        };
         StageOutput::new(
             &ScrubSummary {
                 scrubbed_capture_key: key,
-                replacements,
-                by_kind: Default::default(),
+                replacements: scrubbed.replacements,
+                by_kind: scrubbed.by_kind,
             },
             summary,
         )
@@ -98,26 +128,4 @@ impl Stage for ScrubStage {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replaces_cookie_and_auth_values_keeping_names() {
-        let mut headers = vec![
-            Header::new("Cookie", "session=abc123; theme=dark"),
-            Header::new("Set-Cookie", "_abck=XYZ; Path=/; HttpOnly"),
-            Header::new("Authorization", "Bearer eyJhbGciOi"),
-            Header::new("Accept", "application/json"),
-        ];
-        assert_eq!(scrub_headers(&mut headers), 3);
-        assert_eq!(
-            headers[0].value,
-            "session=<cookie:session>; theme=<cookie:theme>"
-        );
-        assert_eq!(headers[1].value, "_abck=<cookie:_abck>; Path=/; HttpOnly");
-        assert_eq!(headers[2].value, "<bearer>");
-        assert_eq!(headers[3].value, "application/json");
-        let joined: String = headers.iter().map(|h| h.value.clone()).collect();
-        assert!(!joined.contains("abc123") && !joined.contains("XYZ") && !joined.contains("eyJ"));
-    }
-}
+mod tests;

@@ -1,5 +1,10 @@
 //! What counts as a secret: one classifier used by the scrub stage and by every stage that
-//! shows captured values (analysis examples), so they cannot disagree.
+//! shows captured values (analysis examples), so they cannot disagree. The rules themselves are
+//! data (`rules/secrets.json`, see [`crate::rules`]).
+
+use std::ops::Range;
+
+use crate::rules::{normalize_name, rules, NameMatch};
 
 /// The kind of secret a value holds; its placeholder is `<kind>` or `<kind:name>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,6 +22,19 @@ pub enum SecretKind {
 }
 
 impl SecretKind {
+    pub const ALL: [SecretKind; 10] = [
+        SecretKind::Cookie,
+        SecretKind::Bearer,
+        SecretKind::Jwt,
+        SecretKind::ApiKey,
+        SecretKind::Csrf,
+        SecretKind::Session,
+        SecretKind::Password,
+        SecretKind::Email,
+        SecretKind::Phone,
+        SecretKind::Token,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             SecretKind::Cookie => "cookie",
@@ -31,13 +49,19 @@ impl SecretKind {
             SecretKind::Token => "token",
         }
     }
+
+    pub fn from_label(label: &str) -> Option<SecretKind> {
+        SecretKind::ALL
+            .into_iter()
+            .find(|kind| kind.label() == label)
+    }
 }
 
 /// Classifies `value`, sent under `name` (a header, parameter or field name) when known.
 /// `None` means the value may be shown as it is.
 pub fn classify(name: Option<&str>, value: &str) -> Option<SecretKind> {
     let value = value.trim();
-    if value.is_empty() {
+    if value.is_empty() || is_placeholder(value) {
         return None;
     }
     if let Some(kind) = name.and_then(|name| kind_from_name(name, value)) {
@@ -49,7 +73,7 @@ pub fn classify(name: Option<&str>, value: &str) -> Option<SecretKind> {
 /// The placeholder that replaces a secret of `kind` sent under `name`.
 pub fn placeholder(kind: SecretKind, name: Option<&str>) -> String {
     match (kind, name) {
-        (SecretKind::Cookie, Some(name)) => format!("<cookie:{name}>"),
+        (SecretKind::Cookie, Some(name)) => format!("<cookie:{}>", placeholder_name(name)),
         _ => format!("<{}>", kind.label()),
     }
 }
@@ -62,27 +86,62 @@ pub fn redact(name: Option<&str>, value: &str) -> String {
     }
 }
 
-fn kind_from_name(name: &str, value: &str) -> Option<SecretKind> {
-    let name = name.to_ascii_lowercase().replace(['-', '.'], "_");
-    let has = |part: &str| name.contains(part);
-    if has("password") || has("passwd") || name == "pwd" || name == "pass" {
-        Some(SecretKind::Password)
-    } else if has("csrf") || has("xsrf") || name == "authenticity_token" {
-        Some(SecretKind::Csrf)
-    } else if name == "authorization" || name == "proxy_authorization" {
-        Some(if value.to_ascii_lowercase().starts_with("bearer ") {
-            SecretKind::Bearer
-        } else {
-            SecretKind::Token
-        })
-    } else if has("api_key") || has("apikey") || name == "key" || has("access_key") {
-        Some(SecretKind::ApiKey)
-    } else if has("session") || name == "sid" || name == "jsessionid" || name == "phpsessid" {
-        Some(SecretKind::Session)
-    } else if has("token") || has("secret") || has("signature") || name == "auth" {
-        Some(SecretKind::Token)
+/// Whether `text` is one whole scrub placeholder such as `<cookie:sid#2>` or `<jwt>`.
+pub fn is_placeholder(text: &str) -> bool {
+    parse_placeholder(text).is_some()
+}
+
+/// Splits a placeholder into its kind label, its name and its `#n` ordinal.
+pub fn parse_placeholder(text: &str) -> Option<(SecretKind, Option<&str>, u32)> {
+    let inner = text.strip_prefix('<')?.strip_suffix('>')?;
+    let (inner, ordinal) = match inner.rsplit_once('#') {
+        Some((rest, digits)) => (rest, digits.parse().ok()?),
+        None => (inner, 1),
+    };
+    let (label, name) = match inner.split_once(':') {
+        Some((label, name)) => (label, Some(name)),
+        None => (inner, None),
+    };
+    let kind = SecretKind::from_label(label)?;
+    if name.is_some_and(|name| name.is_empty() || name.contains(['<', '>'])) {
+        return None;
+    }
+    Some((kind, name, ordinal))
+}
+
+/// Cookie names go into placeholders; keep them to characters that cannot break one.
+fn placeholder_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '<' | '>' | '#' | ':' | '"' | '\''))
+        .take(64)
+        .collect()
+}
+
+pub(crate) fn kind_from_name(name: &str, value: &str) -> Option<SecretKind> {
+    let name = normalize_name(name);
+    let rules = rules();
+    if name.is_empty() || rules.allow_names.contains(&name) {
+        return None;
+    }
+    if let Some(kind) = rules.headers.get(&name.replace('_', "-")) {
+        return Some(*kind);
+    }
+    let rule = rules.names.iter().find(|rule| match rule.match_ {
+        NameMatch::Exact => name == rule.text,
+        NameMatch::Contains => name.contains(&rule.text),
+    })?;
+    if name == "authorization" || name == "proxy_authorization" {
+        return Some(authorization_kind(value));
+    }
+    Some(rule.kind)
+}
+
+/// `Bearer x` is a bearer token, `Basic x` and other schemes a generic token.
+pub(crate) fn authorization_kind(value: &str) -> SecretKind {
+    if value.trim().to_ascii_lowercase().starts_with("bearer ") {
+        SecretKind::Bearer
     } else {
-        None
+        SecretKind::Token
     }
 }
 
@@ -90,57 +149,55 @@ fn kind_from_shape(value: &str) -> Option<SecretKind> {
     if value.to_ascii_lowercase().starts_with("bearer ") {
         return Some(SecretKind::Bearer);
     }
-    if is_jwt(value) {
-        return Some(SecretKind::Jwt);
-    }
-    if is_email(value) {
-        return Some(SecretKind::Email);
-    }
-    const KEY_PREFIXES: [&str; 12] = [
-        "AKIA",
-        "ASIA",
-        "sk_live_",
-        "rk_live_",
-        "sk_test_",
-        "ghp_",
-        "gho_",
-        "github_pat_",
-        "xoxb-",
-        "xoxp-",
-        "AIza",
-        "rec_live_",
-    ];
-    if value.len() >= 16
-        && KEY_PREFIXES.iter().any(|prefix| value.starts_with(prefix))
-        && !value.contains(char::is_whitespace)
-    {
-        return Some(SecretKind::ApiKey);
-    }
-    None
+    find_shapes(value, true).first().map(|(_, kind)| *kind)
 }
 
-fn is_jwt(value: &str) -> bool {
-    let parts: Vec<&str> = value.split('.').collect();
-    parts.len() == 3
-        && parts[0].starts_with("eyJ")
-        && parts[1].len() >= 2
-        && parts.iter().all(|part| {
-            part.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
-        })
+/// Secrets recognised by their shape inside free text, as non-overlapping byte ranges in order.
+/// `bodies` enables the shapes that only make sense in bodies (phone numbers).
+pub fn find_shapes(text: &str, bodies: bool) -> Vec<(Range<usize>, SecretKind)> {
+    let mut found: Vec<(Range<usize>, SecretKind)> = Vec::new();
+    for rule in &rules().shapes {
+        if rule.bodies_only && !bodies {
+            continue;
+        }
+        for captures in rule.pattern.captures_iter(text) {
+            let Some(whole) = captures.get(0) else {
+                continue;
+            };
+            if rule.rejects(whole.as_str()) {
+                continue;
+            }
+            let secret = captures.name("secret").unwrap_or(whole);
+            let range = secret.range();
+            if found
+                .iter()
+                .any(|(seen, _)| seen.start < range.end && range.start < seen.end)
+            {
+                continue;
+            }
+            found.push((range, rule.kind));
+        }
+    }
+    found.sort_by_key(|(range, _)| range.start);
+    found
 }
 
-fn is_email(value: &str) -> bool {
-    let Some((local, domain)) = value.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"@._%+-".contains(&b))
+/// Replaces shaped secrets in `text` by their plain placeholders (no per-scan table): for
+/// text shown outside a scrub run, such as report strings written by earlier stages.
+pub fn scrub_shapes_standalone(text: &str, bodies: bool) -> String {
+    let found = find_shapes(text, bodies);
+    if found.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (range, kind) in found {
+        out.push_str(&text[last..range.start]);
+        out.push_str(&placeholder(kind, None));
+        last = range.end;
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 #[cfg(test)]
@@ -156,6 +213,10 @@ mod tests {
             Some(SecretKind::Bearer)
         );
         assert_eq!(
+            classify(Some("Authorization"), "Basic dXNlcjpwYXNz"),
+            Some(SecretKind::Token)
+        );
+        assert_eq!(
             classify(None, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_value"),
             Some(SecretKind::Jwt)
         );
@@ -169,7 +230,43 @@ mod tests {
         );
         assert_eq!(classify(Some("page"), "2"), None);
         assert_eq!(classify(Some("q"), "running shoes"), None);
+        assert_eq!(classify(Some("page_token"), "CAoQAA"), None);
         assert_eq!(redact(Some("q"), "shoes"), "shoes");
         assert_eq!(redact(Some("api_key"), "abc"), "<api-key>");
+        assert_eq!(redact(Some("sid"), "<session>"), "<session>");
+    }
+
+    #[test]
+    fn placeholders_parse_back() {
+        assert_eq!(
+            parse_placeholder("<cookie:_abck#2>"),
+            Some((SecretKind::Cookie, Some("_abck"), 2))
+        );
+        assert_eq!(parse_placeholder("<jwt>"), Some((SecretKind::Jwt, None, 1)));
+        assert_eq!(parse_placeholder("<b>"), None);
+        assert_eq!(parse_placeholder("<cookie:>"), None);
+        assert_eq!(
+            placeholder(SecretKind::Cookie, Some("a b>#")),
+            "<cookie:ab>"
+        );
+    }
+
+    #[test]
+    fn shapes_are_found_inside_text() {
+        let text = "mail ann@example.com or call +1 415 555 0132, key AKIAIOSFODNN7EXAMPLE";
+        let kinds: Vec<SecretKind> = find_shapes(text, true).into_iter().map(|f| f.1).collect();
+        assert_eq!(
+            kinds,
+            vec![SecretKind::Email, SecretKind::Phone, SecretKind::ApiKey]
+        );
+        assert_eq!(
+            find_shapes(text, false).len(),
+            2,
+            "no phones outside bodies"
+        );
+        assert_eq!(
+            scrub_shapes_standalone("Authorization: Bearer 0123456789abcdef", false),
+            "Authorization: Bearer <bearer>"
+        );
     }
 }

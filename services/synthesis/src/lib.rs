@@ -1,81 +1,110 @@
-//! Synthesis (target `synthesis`): starter code for the top endpoints, from the scrubbed
-//! capture only. For now a curl command per endpoint; the Python and Rust templates come
-//! with the synthesis work.
+//! Synthesis (target `synthesis`): starter code for the top endpoints, from the scrubbed capture
+//! and the earlier stage results only. Per endpoint: Python (requests, or curl_cffi when
+//! validation needed the impersonating profile), a curl command and a Rust reqwest example;
+//! plus notes (caveats) and drivers (why). Deterministic; no network.
+
+mod curl;
+mod notes;
+mod plan;
+mod python;
+mod rust;
+mod template;
+
+use std::collections::HashMap;
 
 use recon_contracts::{
-    Capture, IntentRanking, Inventory, ScrubSummary, Snippet, Step, Synthesis, Validation,
+    Capture, Detection, IntentRanking, Inventory, RequestRecord, ScrubSummary, Snippet, Step,
+    Synthesis, Validation,
 };
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
 
-const TOP_ENDPOINTS: usize = 5;
-/// Headers curl sets itself or that only make sense inside a browser.
-const SKIPPED_HEADERS: [&str; 4] = ["host", "content-length", "connection", "accept-encoding"];
+pub use template::env_name;
 
-pub fn synthesize(
-    scrubbed: &Capture,
-    inventory: &Inventory,
-    ranking: &IntentRanking,
-    validation: &Validation,
-) -> Synthesis {
+/// How many of the ranked endpoints get starter code.
+pub const TOP_ENDPOINTS: usize = 5;
+
+/// Everything synthesis reads: the scrubbed capture and the earlier results.
+pub struct SynthesisInputs<'a> {
+    pub scrubbed: &'a Capture,
+    pub detection: &'a Detection,
+    pub inventory: &'a Inventory,
+    pub ranking: &'a IntentRanking,
+    pub validation: &'a Validation,
+}
+
+pub fn synthesize(inputs: &SynthesisInputs<'_>) -> Synthesis {
+    let requests: HashMap<&str, &RequestRecord> = inputs
+        .scrubbed
+        .requests
+        .iter()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
     let mut snippets = Vec::new();
-    for ranked in ranking.ranked.iter().take(TOP_ENDPOINTS) {
-        let Some(endpoint) = inventory
+    let mut drivers = Vec::new();
+    let mut entries = Vec::new();
+    let mut skipped = Vec::new();
+    for ranked in inputs.ranking.ranked.iter().take(TOP_ENDPOINTS) {
+        let Some(endpoint) = inputs
+            .inventory
             .endpoints
             .iter()
             .find(|e| e.id == ranked.endpoint_id)
         else {
             continue;
         };
-        let Some(sample) = endpoint
-            .request_ids
-            .first()
-            .and_then(|id| scrubbed.requests.iter().find(|r| &r.id == id))
-        else {
+        let validation = inputs
+            .validation
+            .results
+            .iter()
+            .find(|v| v.endpoint_id == endpoint.id);
+        let Some(sample) = plan::sample(endpoint, &requests) else {
+            skipped.push(plan::endpoint_label(endpoint));
+            entries.push((endpoint, validation, None));
             continue;
         };
+        let plan = plan::build(endpoint, sample, validation, &requests);
+        let why = notes::drivers(&plan, validation);
+        // curl first: the quickest to try; the page shows the Python code first.
         snippets.push(Snippet {
             endpoint_id: endpoint.id.clone(),
             language: "curl".to_owned(),
-            code: curl_command(sample),
+            code: curl::render(&plan),
             library: Some("curl".to_owned()),
         });
+        snippets.push(Snippet {
+            endpoint_id: endpoint.id.clone(),
+            language: "python".to_owned(),
+            code: python::render(&plan, &why),
+            library: Some(plan.library.name().to_owned()),
+        });
+        snippets.push(Snippet {
+            endpoint_id: endpoint.id.clone(),
+            language: "rust".to_owned(),
+            code: rust::render(&plan),
+            library: Some("reqwest".to_owned()),
+        });
+        drivers.extend(why);
+        entries.push((endpoint, validation, Some(plan)));
     }
-    let mut notes = validation.notes.clone();
+    let chosen: Vec<_> = entries
+        .iter()
+        .map(|(endpoint, validation, plan)| (*endpoint, *validation, plan.as_ref()))
+        .collect();
+    let mut notes = notes::notes(inputs.detection, &chosen, &inputs.validation.notes);
+    for label in &skipped {
+        notes.push(format!(
+            "{label}: no sample request of this endpoint is in the capture, so no code was written for it."
+        ));
+    }
     if snippets.is_empty() {
         notes.push("No endpoint matched the intent, so no starter code was written.".to_owned());
     }
     Synthesis {
         snippets,
         notes,
-        drivers: Vec::new(),
+        drivers,
     }
-}
-
-fn curl_command(request: &recon_contracts::RequestRecord) -> String {
-    let mut lines = vec![format!(
-        "curl -X {} {}",
-        request.method,
-        shell_quote(&request.url)
-    )];
-    for header in &request.request_headers {
-        let name = header.name.to_ascii_lowercase();
-        if name.starts_with(':') || SKIPPED_HEADERS.contains(&name.as_str()) {
-            continue;
-        }
-        lines.push(format!(
-            "  -H {}",
-            shell_quote(&format!("{}: {}", header.name, header.value))
-        ));
-    }
-    if let Some(text) = request.post_data.as_ref().and_then(|body| body.as_text()) {
-        lines.push(format!("  --data-raw {}", shell_quote(text)));
-    }
-    lines.join(" \\\n")
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 pub struct SynthesisStage;
@@ -86,21 +115,30 @@ impl Stage for SynthesisStage {
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         let scrub: ScrubSummary = ctx.result(Step::Scrub).await?;
         let scrubbed = ctx.load_capture(&scrub.scrubbed_capture_key).await?;
+        let detection: Detection = ctx.result(Step::Detection).await?;
         let inventory: Inventory = ctx.result(Step::Analysis).await?;
         let ranking: IntentRanking = ctx.result(Step::IntentFilter).await?;
         let validation: Validation = ctx.result(Step::Validation).await?;
-        let synthesis = synthesize(&scrubbed, &inventory, &ranking, &validation);
-        let summary = format!("{} snippet(s) written", synthesis.snippets.len());
+        let synthesis = synthesize(&SynthesisInputs {
+            scrubbed: &scrubbed,
+            detection: &detection,
+            inventory: &inventory,
+            ranking: &ranking,
+            validation: &validation,
+        });
+        let endpoints = synthesis
+            .snippets
+            .iter()
+            .map(|s| s.endpoint_id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let summary = format!(
+            "starter code for {endpoints} endpoint(s), {} note(s)",
+            synthesis.notes.len()
+        );
         StageOutput::new(&synthesis, summary)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_for_the_shell() {
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-    }
-}
+mod tests;

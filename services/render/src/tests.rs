@@ -1,0 +1,194 @@
+//! The page on empty and rich inputs: escaping, sections, the matrix, no external references.
+
+use recon_contracts::{
+    Endpoint, EndpointValidation, Evidence, NetworkTier, RankedEndpoint, ReplayAttempt,
+    ReplayChoice, ReplayProfile, Snippet, VendorFinding, Verdict,
+};
+
+use super::*;
+
+fn inputs() -> ReportInputs {
+    ReportInputs {
+        scan_id: Uuid::nil(),
+        report_slug: "AbC123".into(),
+        target_url: "https://shop.example/?q=<script>alert(1)</script>".into(),
+        intent_text: "prices".into(),
+        starter_template: String::new(),
+        detection: Detection::default(),
+        inventory: Inventory::default(),
+        ranking: IntentRanking::default(),
+        validation: Validation::default(),
+        synthesis: Synthesis {
+            snippets: vec![],
+            notes: vec!["a & b".into()],
+            drivers: vec![],
+        },
+        scrub: None,
+    }
+}
+
+fn rich() -> ReportInputs {
+    let mut inputs = inputs();
+    inputs.detection.vendors = vec![VendorFinding {
+        id: "akamai".into(),
+        product: "Bot Manager".into(),
+        category: "bot-management".into(),
+        confidence: 0.92,
+        evidence: vec![Evidence {
+            rule: "akamai.cookie.abck".into(),
+            detail: "cookie _abck on www.shop.example".into(),
+            request_id: None,
+        }],
+    }];
+    inputs.inventory.endpoints = (0..3)
+        .map(|i| Endpoint {
+            id: format!("ep{i}"),
+            method: "GET".into(),
+            host: "api.shop.example".into(),
+            path_template: format!("/v1/items{i}/{{id}}"),
+            kind: if i == 2 { "static" } else { "json-api" }.into(),
+            bucket: "listing".into(),
+            sample_count: 2,
+            statuses: vec![200],
+            ..Default::default()
+        })
+        .collect();
+    inputs.ranking.ranked = vec![RankedEndpoint {
+        endpoint_id: "ep0".into(),
+        score: 0.9,
+        reasons: vec!["path mentions \"items\"".into()],
+    }];
+    inputs.validation.results = vec![EndpointValidation {
+        endpoint_id: "ep0".into(),
+        attempts: vec![
+            ReplayAttempt {
+                profile: ReplayProfile::Plain,
+                tier: NetworkTier::Direct,
+                status: Some(403),
+                verdict: Verdict::Blocked,
+                reason: Some("akamai block page".into()),
+                latency_ms: None,
+                bytes: None,
+                content_type: None,
+                similarity: None,
+            },
+            ReplayAttempt {
+                profile: ReplayProfile::Impersonate,
+                tier: NetworkTier::Residential,
+                status: Some(200),
+                verdict: Verdict::Pass,
+                reason: None,
+                latency_ms: None,
+                bytes: None,
+                content_type: None,
+                similarity: Some(0.97),
+            },
+        ],
+        best: Some(ReplayChoice {
+            profile: ReplayProfile::Impersonate,
+            tier: NetworkTier::Residential,
+        }),
+        recommendation: Some("impersonate × residential".into()),
+        ..Default::default()
+    }];
+    inputs.synthesis.snippets = vec![Snippet {
+        endpoint_id: "ep0".into(),
+        language: "python".into(),
+        code: "print('</code></pre><script>x</script>')".into(),
+        library: Some("curl_cffi".into()),
+    }];
+    inputs
+}
+
+#[test]
+fn report_page_escapes_captured_text() {
+    let rendered = render(inputs());
+    assert!(!rendered.html.contains("<script>alert"));
+    assert!(rendered.html.contains("&lt;script&gt;"));
+    assert!(rendered.html.contains("a &amp; b"));
+    assert_eq!(rendered.report.scan.status, ScanStatus::Complete);
+    assert!(rendered
+        .html
+        .contains("Validation did not replay any endpoint."));
+    assert!(rendered.html.contains("No anti-bot vendor was detected"));
+    assert!(rendered.openapi.is_some());
+}
+
+#[test]
+fn rich_report_has_every_section_and_loads_nothing() {
+    let rendered = render(rich());
+    let html = &rendered.html;
+    for needle in [
+        "id=\"summary\"",
+        "id=\"recommendation\"",
+        "id=\"vendors\"",
+        "id=\"intent\"",
+        "id=\"validation\"",
+        "id=\"code\"",
+        "id=\"endpoints\"",
+        "Bot Manager",
+        "<td class=\"v-blocked\" title=\"akamai block page\">blocked 403</td>",
+        "<td class=\"v-pass best\">pass 200 ★ cheapest</td>",
+        "data-copy=\"snippet-1\"",
+        "id=\"endpoint-filter\"",
+        "<option value=\"static\">static</option>",
+        "href=\"./AbC123.json\"",
+        "href=\"./AbC123/openapi.json\"",
+        "<main id=\"main\">",
+        "<nav class=\"toc\" aria-label=\"Sections\">",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+    assert!(
+        !html.contains("<script>x</script>"),
+        "snippet code is escaped"
+    );
+    assert_eq!(html.matches("<script>").count(), 1, "one inline script");
+    assert_eq!(
+        html.matches("<link").count(),
+        1,
+        "only the empty data: icon"
+    );
+    assert!(html.contains("<link rel=\"icon\" href=\"data:,\">"));
+    for external in [
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "@import",
+        "<img",
+        "src=\"//",
+    ] {
+        assert!(!html.contains(external), "external reference {external}");
+    }
+    // Headings go h1 → h2 → h3 → h4 without skipping a level.
+    let mut last = 1;
+    for (at, _) in html.match_indices("<h") {
+        if let Some(level) = html[at + 2..].chars().next().and_then(|c| c.to_digit(10)) {
+            assert!(level <= last + 1, "heading h{level} after h{last}");
+            last = level;
+        }
+    }
+}
+
+#[test]
+fn shaped_secrets_in_stage_results_are_scrubbed() {
+    let mut inputs = rich();
+    inputs.detection.vendors[0].evidence[0].detail =
+        "cookie with eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlX3ZhbHVl".into();
+    inputs.target_url = "https://shop.example/?api_key=k-123456".into();
+    inputs.inventory.endpoints[0].path_template = "/legacy;jsessionid=SeSsIoN-99/list".into();
+    let rendered = render(inputs);
+    assert!(!rendered.html.contains("SeSsIoN-99"));
+    let openapi = rendered.openapi.as_ref().unwrap().to_string();
+    assert!(!openapi.contains("SeSsIoN-99"), "{openapi}");
+    assert_eq!(
+        rendered.report.endpoints[0].path_template,
+        "/legacy;jsessionid=<session>/list"
+    );
+    assert!(!rendered.html.contains("eyJzdWIiOiIxIn0"));
+    assert!(!rendered.html.contains("k-123456"));
+    assert_eq!(
+        rendered.report.scan.target_url,
+        "https://shop.example/?api_key=<api-key>"
+    );
+}
