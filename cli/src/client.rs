@@ -32,6 +32,8 @@ pub enum ClientError {
     AuthRefused { status: u16, message: String },
     #[error("the server needs a newer recon than {version}: {message}", version = recon_contracts::version::VERSION)]
     UpgradeRequired { message: String },
+    #[error("the server refused the upload as too large ({message}); record a shorter session or fewer pages")]
+    TooLarge { path: String, message: String },
     #[error("{message} (404 from {path})")]
     NotFound { path: String, message: String },
     #[error("the server rejected {path} ({status} {code}): {message}")]
@@ -63,6 +65,10 @@ impl ClientError {
         match status {
             401 | 403 => ClientError::AuthRefused { status, message },
             426 => ClientError::UpgradeRequired { message },
+            413 => ClientError::TooLarge {
+                path: path.to_owned(),
+                message,
+            },
             404 => ClientError::NotFound {
                 path: path.to_owned(),
                 message,
@@ -91,7 +97,9 @@ impl ClientError {
             ClientError::Rejected { status, .. } if *status == 410 || *status == 429 => {
                 Exit::Server
             }
-            ClientError::NotFound { .. } | ClientError::Rejected { .. } => Exit::Usage,
+            ClientError::NotFound { .. }
+            | ClientError::Rejected { .. }
+            | ClientError::TooLarge { .. } => Exit::Usage,
         }
     }
 
@@ -119,23 +127,104 @@ pub struct ApiClient {
     api_key: String,
 }
 
+/// `GET /account`: whose key this is.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AccountView {
+    pub account: String,
+    #[serde(default)]
+    pub key_prefix: String,
+}
+
+/// The live event feed of one scan.
+pub type EventSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 impl ApiClient {
     pub fn new(config: &Config) -> Result<ApiClient, ConfigError> {
-        let api_key = config.api_key()?.to_owned();
+        ApiClient::with_key(&config.server, config.api_key()?)
+    }
+
+    /// A client for a key that is not (yet) in the configuration: `recon login`.
+    pub fn with_key(server: &str, api_key: &str) -> Result<ApiClient, ConfigError> {
+        let api_key = api_key.to_owned();
         let http = reqwest::Client::builder()
             .user_agent(user_agent())
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|error| ConfigError::BadServerUrl {
                 source_name: "the HTTP client".into(),
-                value: config.server.clone(),
+                value: server.to_owned(),
                 reason: error.to_string(),
             })?;
         Ok(ApiClient {
             http,
-            server: config.server.clone(),
+            server: server.to_owned(),
             api_key,
         })
+    }
+
+    /// `GET /account`.
+    pub async fn account(&self) -> Result<AccountView, ClientError> {
+        let path = "/account";
+        let builder = self.http.get(self.url(path)).timeout(REQUEST_TIMEOUT);
+        self.send(builder, path).await
+    }
+
+    /// `GET /scans/{id}/ws?since=<cursor>` as a WebSocket.
+    pub async fn events_socket(
+        &self,
+        scan_id: Uuid,
+        since: i64,
+    ) -> Result<EventSocket, ClientError> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::Error as WsError;
+
+        let path = format!("/scans/{scan_id}/ws");
+        let url = format!("{}?since={since}", self.url(&path));
+        let url = match url.split_once("://") {
+            Some(("https", rest)) => format!("wss://{rest}"),
+            Some((_, rest)) => format!("ws://{rest}"),
+            None => url,
+        };
+        let bad = |reason: String| ClientError::BadAnswer {
+            path: path.clone(),
+            reason,
+        };
+        let mut request = url
+            .into_client_request()
+            .map_err(|error| bad(error.to_string()))?;
+        let headers = request.headers_mut();
+        let auth = format!("Bearer {}", self.api_key)
+            .parse()
+            .map_err(|_| bad("the API key is not a valid header value".into()))?;
+        headers.insert(reqwest::header::AUTHORIZATION, auth);
+        if let Ok(agent) = user_agent().parse() {
+            headers.insert(reqwest::header::USER_AGENT, agent);
+        }
+        let connect = tokio_tungstenite::connect_async(request);
+        match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+            Ok(Ok((socket, _))) => Ok(socket),
+            Ok(Err(WsError::Http(response))) => {
+                let detail = response
+                    .body()
+                    .as_deref()
+                    .and_then(|body| serde_json::from_slice::<ErrorBody>(body).ok())
+                    .map(|body| body.error);
+                Err(ClientError::for_status(
+                    response.status().as_u16(),
+                    detail,
+                    &path,
+                ))
+            }
+            Ok(Err(error)) => Err(ClientError::Unreachable {
+                server: self.server.clone(),
+                reason: one_line(&error.to_string()),
+            }),
+            Err(_) => Err(ClientError::Unreachable {
+                server: self.server.clone(),
+                reason: "the WebSocket connection timed out".into(),
+            }),
+        }
     }
 
     /// `POST /scans`.

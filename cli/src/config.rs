@@ -1,6 +1,6 @@
 //! Where the server is and which API key to send: `~/.recon/config.toml` when it exists
-//! (keys `server` and `api_key`, the file `recon login` will write), overridden by the
-//! environment (`RECON_SERVER`, `RECON_API_KEY`). Parsed once at start-up.
+//! (keys `server` and `api_key`, the file `recon login` writes with mode 0600), overridden by
+//! the environment (`RECON_SERVER`, `RECON_API_KEY`). Parsed once at start-up.
 
 use std::path::{Path, PathBuf};
 
@@ -34,10 +34,15 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
-    #[error(
-        "no API key: set {API_KEY_ENV} or put api_key = \"rec_live_…\" in ~/.recon/config.toml"
-    )]
+    #[error("no API key: run `recon login` or set {API_KEY_ENV}")]
     MissingApiKey,
+    #[error("cannot write {}: {source}", path.display())]
+    UnwritableFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no home directory (HOME is not set), so there is no ~/.recon/config.toml")]
+    NoHome,
 }
 
 impl ConfigError {
@@ -52,9 +57,9 @@ impl ConfigError {
 
 /// The keys of `~/.recon/config.toml` this version reads; others are left for later versions.
 #[derive(Debug, Default, Deserialize)]
-struct FileConfig {
-    server: Option<String>,
-    api_key: Option<String>,
+pub struct FileConfig {
+    pub server: Option<String>,
+    pub api_key: Option<String>,
 }
 
 impl Config {
@@ -108,7 +113,117 @@ pub fn default_config_path() -> Option<PathBuf> {
     Some(PathBuf::from(home).join(".recon").join("config.toml"))
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+/// The server to talk to without a key yet: `RECON_SERVER`, the file's, or the default.
+pub fn server_for_login(explicit: Option<&str>, file: &FileConfig) -> Result<String, ConfigError> {
+    let env_server = std::env::var(SERVER_ENV)
+        .ok()
+        .filter(|value| !value.trim().is_empty());
+    let (value, source_name) = match (explicit, env_server, &file.server) {
+        (Some(value), _, _) => (value.to_owned(), "--server".to_owned()),
+        (None, Some(value), _) => (value, SERVER_ENV.to_owned()),
+        (None, None, Some(value)) => (value.clone(), "server in the config file".to_owned()),
+        (None, None, None) => (DEFAULT_SERVER.to_owned(), "the default server".to_owned()),
+    };
+    normalize_server(&value).map_err(|reason| ConfigError::BadServerUrl {
+        source_name,
+        value,
+        reason,
+    })
+}
+
+/// Sets (`Some`) or removes (`None`) top-level keys of the config file, keeping every other
+/// line as it was, and leaves the file readable by its owner only.
+pub fn update_file(path: &Path, changes: &[(&str, Option<&str>)]) -> Result<(), ConfigError> {
+    let unwritable = |source| ConfigError::UnwritableFile {
+        path: path.to_owned(),
+        source,
+    };
+    let old = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(unwritable(source)),
+    };
+    let text = apply_changes(&old, changes);
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir).map_err(unwritable)?;
+    }
+    let temporary = path.with_extension("toml.tmp");
+    write_private(&temporary, text.as_bytes()).map_err(unwritable)?;
+    std::fs::rename(&temporary, path).map_err(unwritable)
+}
+
+fn apply_changes(old: &str, changes: &[(&str, Option<&str>)]) -> String {
+    let key_of = |line: &str| {
+        let line = line.trim_start();
+        changes.iter().map(|(key, _)| *key).find(|key| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+    };
+    let mut lines: Vec<String> = Vec::new();
+    // Top-level keys must stay above the first [table] header.
+    let mut insert_at = None;
+    for line in old.lines() {
+        if insert_at.is_none() && line.trim_start().starts_with('[') {
+            insert_at = Some(lines.len());
+        }
+        if insert_at.is_none() && key_of(line).is_some() {
+            continue;
+        }
+        lines.push(line.to_owned());
+    }
+    let new_lines: Vec<String> = changes
+        .iter()
+        .filter_map(|(key, value)| value.map(|value| format!("{key} = {}", toml_string(value))))
+        .collect();
+    let at = insert_at.unwrap_or(lines.len());
+    lines.splice(at..at, new_lines);
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+/// A TOML basic string; JSON's escapes are a subset of TOML's.
+fn toml_string(value: &str) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // The mode above applies only when the file is new.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse_file(&text, path),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
@@ -195,6 +310,47 @@ mod tests {
         .unwrap();
         assert_eq!(config.server, "https://recon.example");
         assert_eq!(config.api_key().unwrap(), "rec_live_file");
+    }
+
+    #[test]
+    fn updates_keep_other_lines_and_tables() {
+        let old = "# mine\nserver = \"https://a.example\"\napi_key = \"old\"\nchrome_path = \"/x\"\n[extra]\napi_key = \"not top level\"\n";
+        let new = apply_changes(
+            old,
+            &[
+                ("server", Some("https://b.example")),
+                ("api_key", Some("rec_\"x")),
+            ],
+        );
+        assert_eq!(
+            new,
+            "# mine\nchrome_path = \"/x\"\nserver = \"https://b.example\"\napi_key = \"rec_\\\"x\"\n[extra]\napi_key = \"not top level\"\n"
+        );
+        let parsed = file(&new);
+        assert_eq!(parsed.api_key.as_deref(), Some("rec_\"x"));
+        let removed = apply_changes(&new, &[("api_key", None)]);
+        assert!(file(&removed).api_key.is_none());
+        assert_eq!(file(&removed).server.as_deref(), Some("https://b.example"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join(".recon").join("config.toml");
+        update_file(&path, &[("api_key", Some("rec_live_x"))]).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
+        assert_eq!(
+            read_file(&path).unwrap().api_key.as_deref(),
+            Some("rec_live_x")
+        );
     }
 
     #[test]

@@ -1,16 +1,21 @@
-//! `recon`, the thin client of browser-recon: it gets a site's network traffic (a HAR import in
-//! this build; Chrome capture comes next), uploads it to the server, shows the pipeline's
-//! progress and ends with the report URL. Everything else happens on the server.
+//! `recon`, the thin client of browser-recon: it records a site's network traffic in Chrome (or
+//! imports a HAR file), uploads it to the server, shows the pipeline's progress live and ends
+//! with the report URL. Everything else happens on the server.
 //!
 //! Output contract: results on stdout, everything else on stderr; every failure is one line
 //! `recon: error: …`; exit codes are in [`exit::Exit`].
 
+mod capture;
+mod capture_file;
 mod client;
 mod config;
+mod display;
 mod exit;
 mod har;
+mod login;
 mod outcome;
 mod progress;
+mod record;
 mod scan;
 mod status;
 mod update;
@@ -58,6 +63,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Save an API key for this machine (checked against the server first).
+    Login {
+        /// The server to log in to, e.g. https://recon.example (default: RECON_SERVER, the
+        /// saved server, or http://127.0.0.1:8080).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+    },
+    /// Remove the saved API key.
+    Logout,
+    /// Record a site in Chrome into a capture file, without uploading it (for debugging).
+    #[command(hide = true)]
+    Capture {
+        url: String,
+        /// Where to write the capture (JSON).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long)]
+        headless: bool,
+        #[arg(long, value_name = "D", value_parser = parse_duration)]
+        duration: Option<Duration>,
+        #[arg(long, value_name = "DIR")]
+        profile: Option<PathBuf>,
+    },
     /// Follow a scan's progress until it ends.
     Watch {
         /// The scan id (a UUID).
@@ -83,14 +111,18 @@ struct ScanCommand {
     #[arg(long, value_name = "NAME")]
     template: Option<String>,
     /// Import this HAR 1.2 file (Chrome or Firefox DevTools export) instead of recording.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["headless", "duration"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["headless", "duration", "profile"])]
     from_har: Option<PathBuf>,
-    /// Record in headless Chrome.
+    /// Record in headless Chrome (no window; stops after --duration, 30s by default).
     #[arg(long)]
     headless: bool,
-    /// How long to record, e.g. 30s or 2m.
+    /// How long to record, e.g. 30s or 2m (with a window: at most this long).
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     duration: Option<Duration>,
+    /// Use (and keep) this Chrome profile directory instead of a fresh temporary one, e.g. to
+    /// stay logged in to the site between scans.
+    #[arg(long, value_name = "DIR")]
+    profile: Option<PathBuf>,
     /// Plain progress lines instead of the live display (for CI and logs).
     #[arg(long)]
     no_progress: bool,
@@ -146,6 +178,7 @@ async fn run(command: Command) -> Result<Exit, Failure> {
                 from_har: scan.from_har,
                 headless: scan.headless,
                 duration: scan.duration,
+                profile: scan.profile,
                 no_progress: scan.no_progress,
                 no_wait: scan.no_wait,
                 json: scan.json,
@@ -153,6 +186,26 @@ async fn run(command: Command) -> Result<Exit, Failure> {
             .await
         }
         Command::Status { id, json } => status::run(id, json).await,
+        Command::Login { server } => login::login(server).await,
+        Command::Logout => login::logout(),
+        Command::Capture {
+            url,
+            out,
+            headless,
+            duration,
+            profile,
+        } => {
+            capture_file::run(
+                &url,
+                &out,
+                record::RecordArgs {
+                    headless,
+                    duration,
+                    profile,
+                },
+            )
+            .await
+        }
         Command::Watch {
             id,
             no_progress,

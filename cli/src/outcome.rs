@@ -43,6 +43,28 @@ impl Outcome {
         }
     }
 
+    /// The end of a scan the CLI uploaded itself: the terminal event says how it ended and the
+    /// upload's answer gave the report URL, so no further request is needed.
+    pub fn from_follow(scan_id: Uuid, end: FollowEnd, report_url: &str) -> Outcome {
+        match end {
+            FollowEnd::Finished(view) => Outcome::from_view(&view),
+            FollowEnd::Terminal(event) => {
+                let errored = event.status == StepStatus::Errored;
+                Outcome {
+                    scan_id,
+                    status: if errored {
+                        ScanStatus::Errored
+                    } else {
+                        ScanStatus::Complete
+                    },
+                    report_url: report_url.to_owned(),
+                    failed_step: errored.then_some(event.step),
+                    error: if errored { event.message } else { None },
+                }
+            }
+        }
+    }
+
     /// Looks the scan up once following has stopped.
     pub async fn conclude(
         client: &ApiClient,

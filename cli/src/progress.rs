@@ -1,15 +1,19 @@
 //! Following a scan's pipeline: read its progress events from the cursor on, show each one,
 //! stop at the terminal event (DESIGN.md § Progress events).
 //!
-//! This build polls `GET /scans/{id}/events` every 1.5 s. The WebSocket feed (`/ws`) shares the
-//! cursor, so it can slot in beside [`Follower::poll`] and fall back to it when it drops.
+//! The WebSocket (`/scans/{id}/ws`) pushes events as they happen; when it cannot be opened or
+//! drops before the end, polling `GET /scans/{id}/events` every 1.5 s takes over from the same
+//! cursor, so no event is lost and none is shown twice.
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use recon_contracts::{RecordedEvent, ScanView};
+use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 use crate::client::{ApiClient, ClientError};
+use crate::display::Display;
 
 pub const POLL_INTERVAL: Duration = Duration::from_millis(1500);
 /// Network or server hiccups in a row tolerated before giving up (about 12 s of trying).
@@ -17,29 +21,10 @@ const MAX_TRANSIENT_FAILURES: u32 = 8;
 /// Empty polls after which the scan itself is looked at: a scan the server's sweep marks
 /// `errored` gets no event, and the user must not wait forever.
 const QUIET_POLLS_PER_STATUS_CHECK: u32 = 20;
-
-/// How events are shown.
-///
-/// This build has one way: a plain line per event on stderr, which is also what
-/// `--no-progress` asks for (no live display, no escape codes; for CI and logs). The live
-/// per-step display comes with Chrome capture and will be the default on a terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Display {
-    Lines,
-}
-
-impl Display {
-    /// The display for the `--no-progress` flag.
-    pub fn for_flags(_no_progress: bool) -> Display {
-        Display::Lines
-    }
-
-    fn show(self, event: &RecordedEvent) {
-        match self {
-            Display::Lines => eprintln!("{}", event_line(event)),
-        }
-    }
-}
+/// The same for the WebSocket: this long without a frame, the scan itself is looked at.
+const QUIET_SOCKET: Duration = Duration::from_secs(30);
+/// `recon watch` on a scan that ended long ago (or never started) looks at it this soon.
+const QUIET_SOCKET_FIRST: Duration = Duration::from_secs(3);
 
 /// `[detection] started`, `[validation] errored: proxy refused`.
 pub fn event_line(event: &RecordedEvent) -> String {
@@ -63,12 +48,19 @@ pub enum FollowEnd {
     Finished(ScanView),
 }
 
+/// What the WebSocket phase ended with.
+enum SocketEnd {
+    Done(FollowEnd),
+    /// Could not connect or dropped mid-scan: poll from the cursor on.
+    FallBack(String),
+}
+
 /// Reads one scan's events in order, never showing one twice.
 pub struct Follower<'a> {
     client: &'a ApiClient,
     scan_id: Uuid,
+    /// The highest cursor shown; both channels resume after it.
     cursor: i64,
-    last_shown: i64,
 }
 
 impl<'a> Follower<'a> {
@@ -77,45 +69,132 @@ impl<'a> Follower<'a> {
             client,
             scan_id,
             cursor: 0,
-            last_shown: 0,
+        }
+    }
+
+    /// Follows the scan to its end, over the WebSocket while it works, then by polling.
+    pub async fn follow(
+        mut self,
+        display: &mut Display,
+        check_status_first: bool,
+    ) -> Result<FollowEnd, ClientError> {
+        match self.follow_socket(display, check_status_first).await? {
+            SocketEnd::Done(end) => return Ok(end),
+            SocketEnd::FallBack(reason) => {
+                display.note(&format!("{reason}; polling every 1.5 s instead"))
+            }
+        }
+        self.follow_polling(display, check_status_first).await
+    }
+
+    /// Shows an event unless it was shown already; `true` when it is the scan's last.
+    fn accept(&mut self, event: &RecordedEvent, display: &mut Display) -> bool {
+        if event.cursor <= self.cursor {
+            return false;
+        }
+        self.cursor = event.cursor;
+        display.show(event);
+        event.is_terminal()
+    }
+
+    async fn follow_socket(
+        &mut self,
+        display: &mut Display,
+        check_status_first: bool,
+    ) -> Result<SocketEnd, ClientError> {
+        let mut socket = match self.client.events_socket(self.scan_id, self.cursor).await {
+            Ok(socket) => socket,
+            Err(
+                error @ (ClientError::AuthRefused { .. }
+                | ClientError::UpgradeRequired { .. }
+                | ClientError::NotFound { .. }),
+            ) => return Err(error),
+            Err(error) => {
+                return Ok(SocketEnd::FallBack(format!(
+                    "cannot open the live connection ({})",
+                    short_reason(&error.to_string())
+                )))
+            }
+        };
+        let mut quiet_limit = if check_status_first {
+            QUIET_SOCKET_FIRST
+        } else {
+            QUIET_SOCKET
+        };
+        loop {
+            let frame = match tokio::time::timeout(quiet_limit, socket.next()).await {
+                Ok(frame) => frame,
+                Err(_) => {
+                    quiet_limit = QUIET_SOCKET;
+                    let view = self.client.scan(self.scan_id).await?;
+                    if view.status.is_finished() {
+                        return Ok(SocketEnd::Done(FollowEnd::Finished(view)));
+                    }
+                    continue;
+                }
+            };
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    let Ok(event) = serde_json::from_str::<RecordedEvent>(&text) else {
+                        return Ok(SocketEnd::FallBack(
+                            "the live connection sent something unreadable".into(),
+                        ));
+                    };
+                    quiet_limit = QUIET_SOCKET;
+                    if self.accept(&event, display) {
+                        return Ok(SocketEnd::Done(FollowEnd::Terminal(event)));
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None => {
+                    return Ok(SocketEnd::FallBack(
+                        "the live connection closed before the scan ended".into(),
+                    ))
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => {
+                    return Ok(SocketEnd::FallBack(format!(
+                        "the live connection dropped ({})",
+                        short_reason(&error.to_string())
+                    )))
+                }
+            }
         }
     }
 
     /// The events after the cursor, following `more` until the server has no more.
-    pub async fn poll(&mut self) -> Result<Vec<RecordedEvent>, ClientError> {
-        let mut fresh = Vec::new();
+    async fn poll(&mut self, display: &mut Display) -> Result<Option<RecordedEvent>, ClientError> {
         loop {
             let page = self.client.events(self.scan_id, self.cursor).await?;
-            self.cursor = page.cursor;
-            for event in page.events {
-                if event.cursor > self.last_shown {
-                    self.last_shown = event.cursor;
-                    fresh.push(event);
+            for event in &page.events {
+                if self.accept(event, display) {
+                    return Ok(Some(event.clone()));
                 }
             }
+            // An empty page's cursor is where we asked from; never move backwards.
+            self.cursor = self.cursor.max(page.cursor);
             if !page.more {
-                return Ok(fresh);
+                return Ok(None);
             }
         }
     }
 
-    /// Polls until the scan ends. With `check_status_first`, an empty first answer makes it
-    /// look at the scan at once (`recon watch` on a scan that ended long ago).
-    pub async fn follow(
+    async fn follow_polling(
         mut self,
-        display: Display,
+        display: &mut Display,
         check_status_first: bool,
     ) -> Result<FollowEnd, ClientError> {
         let mut failures = 0;
         let mut quiet_polls = 0;
         loop {
-            match self.poll().await {
-                Ok(events) => {
+            let before = self.cursor;
+            match self.poll(display).await {
+                Ok(Some(terminal)) => return Ok(FollowEnd::Terminal(terminal)),
+                Ok(None) => {
                     failures = 0;
-                    if events.is_empty() {
+                    if self.cursor == before {
                         quiet_polls += 1;
                         let due = quiet_polls % QUIET_POLLS_PER_STATUS_CHECK == 0
-                            || (check_status_first && quiet_polls == 1 && self.last_shown == 0);
+                            || (check_status_first && quiet_polls == 1 && self.cursor == 0);
                         if due {
                             let view = self.client.scan(self.scan_id).await?;
                             if view.status.is_finished() {
@@ -124,12 +203,6 @@ impl<'a> Follower<'a> {
                         }
                     } else {
                         quiet_polls = 0;
-                    }
-                    for event in events {
-                        display.show(&event);
-                        if event.is_terminal() {
-                            return Ok(FollowEnd::Terminal(event));
-                        }
                     }
                 }
                 Err(error) if error.is_transient() && failures < MAX_TRANSIENT_FAILURES => {
@@ -140,6 +213,13 @@ impl<'a> Follower<'a> {
             tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
+}
+
+/// An error's gist for a one-line note: its last clause, at most a few words.
+fn short_reason(text: &str) -> String {
+    let text = crate::exit::one_line(text);
+    let gist = text.rsplit(": ").next().unwrap_or(&text);
+    gist.chars().take(60).collect()
 }
 
 #[cfg(test)]

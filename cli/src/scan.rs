@@ -1,18 +1,25 @@
-//! `recon scan URL`: get a capture (imported from a HAR file in this build), create the scan,
-//! upload the capture, follow the pipeline to its end.
+//! `recon scan URL`: create the scan (which checks the key before anyone spends time
+//! browsing), record the site in Chrome or import a HAR file, upload the capture, follow the
+//! pipeline to its end.
+//!
+//! After the capture the CLI sends only the upload and the event requests (WebSocket or
+//! polling): the scan was created and the version checked before recording began, and the
+//! report URL comes with the upload's answer.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use recon_contracts::{CaptureAccepted, CreateScanRequest, ScanStatus};
+use recon_contracts::{Capture, CaptureAccepted, CreateScanRequest, ScanStatus};
 use url::Url;
 use uuid::Uuid;
 
 use crate::client::{ApiClient, ClientError};
+use crate::display::Display;
 use crate::exit::{Exit, Failure};
 use crate::outcome::{print_json, Outcome};
-use crate::progress::{Display, Follower};
-use crate::upload::human_bytes;
+use crate::progress::Follower;
+use crate::record::{record_site, RecordArgs};
+use crate::upload::{human_bytes, PreparedUpload};
 use crate::{har, upload};
 
 /// Warnings of an import shown in full; the rest are counted.
@@ -27,6 +34,7 @@ pub struct ScanArgs {
     pub from_har: Option<PathBuf>,
     pub headless: bool,
     pub duration: Option<Duration>,
+    pub profile: Option<PathBuf>,
     pub no_progress: bool,
     pub no_wait: bool,
     pub json: bool,
@@ -34,37 +42,11 @@ pub struct ScanArgs {
 
 pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
     let target_url = parse_target(&args.url)?;
-    let Some(har_path) = &args.from_har else {
-        return Err(Failure::usage(format!(
-            "{} is not available in this build of recon yet; record the site in your \
-             browser's DevTools (Network tab, \"Export HAR\") and run \
-             `recon scan URL --from-har FILE`",
-            browser_mode(&args)
-        )));
+    // A bad HAR file is the user's to fix before anything reaches the server.
+    let imported = match &args.from_har {
+        Some(path) => Some(import_har(path, &target_url)?),
+        None => None,
     };
-
-    let import = har::import_file(har_path, &target_url)?;
-    for warning in import.warnings.iter().take(SHOWN_WARNINGS) {
-        eprintln!("recon: warning: {warning}");
-    }
-    if import.warnings.len() > SHOWN_WARNINGS {
-        eprintln!(
-            "recon: warning: … and {} more like these",
-            import.warnings.len() - SHOWN_WARNINGS
-        );
-    }
-    let prepared = upload::prepare(&import.capture).map_err(|error| {
-        Failure::usage(format!("cannot encode the capture for upload: {error}"))
-    })?;
-    let skipped = match import.skipped {
-        0 => String::new(),
-        count => format!(" ({count} non-network entries skipped)"),
-    };
-    eprintln!(
-        "imported {}: {}{skipped}",
-        har_path.display(),
-        prepared.summary
-    );
 
     let (client, update) = crate::connect()?;
     let created = client
@@ -75,8 +57,35 @@ pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
         })
         .await?;
     let scan_id = created.scan_id;
+
+    let capture = match imported {
+        Some(capture) => capture,
+        None => {
+            let record = RecordArgs {
+                headless: args.headless,
+                duration: args.duration,
+                profile: args.profile.clone(),
+            };
+            match record_site(&target_url, &record).await? {
+                Some(recording) => recording.capture,
+                None => {
+                    return Err(Failure::new(
+                        Exit::Interrupted,
+                        format!("nothing was uploaded; scan {scan_id} stays unstarted"),
+                    ))
+                }
+            }
+        }
+    };
+    let prepared = prepare_upload(&capture)?;
+    let verb = if args.from_har.is_some() {
+        "imported"
+    } else {
+        "captured"
+    };
+    eprintln!("{verb}: {}", prepared.summary);
     eprintln!(
-        "scan {scan_id} created; uploading the capture ({} gzipped)",
+        "scan {scan_id}: uploading the capture ({} gzipped)",
         human_bytes(prepared.gzipped.len() as u64)
     );
     let accepted = upload_with_retry(&client, scan_id, prepared.gzipped).await?;
@@ -100,15 +109,49 @@ pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
     }
 
     eprintln!("capture uploaded; following the pipeline (Ctrl-C stops watching, not the scan)");
-    let display = Display::for_flags(args.no_progress);
+    let mut display = Display::for_flags(args.no_progress);
     let follower = Follower::new(&client, scan_id);
     let end = tokio::select! {
-        end = follower.follow(display, false) => end?,
-        _ = tokio::signal::ctrl_c() => return Err(interrupted(scan_id)),
+        end = follower.follow(&mut display, false) => end,
+        _ = tokio::signal::ctrl_c() => {
+            display.finish();
+            return Err(interrupted(scan_id));
+        }
     };
-    let outcome = Outcome::conclude(&client, scan_id, end).await?;
+    display.finish();
+    let outcome = Outcome::from_follow(scan_id, end?, &accepted.report_url);
     update.print_if_ready();
     outcome.finish(args.json)
+}
+
+fn import_har(path: &std::path::Path, target_url: &str) -> Result<Capture, Failure> {
+    let import = har::import_file(path, target_url)?;
+    for warning in import.warnings.iter().take(SHOWN_WARNINGS) {
+        eprintln!("recon: warning: {warning}");
+    }
+    if import.warnings.len() > SHOWN_WARNINGS {
+        eprintln!(
+            "recon: warning: … and {} more like these",
+            import.warnings.len() - SHOWN_WARNINGS
+        );
+    }
+    if import.skipped > 0 {
+        eprintln!(
+            "{}: {} non-network entries skipped",
+            path.display(),
+            import.skipped
+        );
+    }
+    Ok(import.capture)
+}
+
+/// Encodes the capture and refuses one the server would refuse, before sending it.
+pub fn prepare_upload(capture: &Capture) -> Result<PreparedUpload, Failure> {
+    let prepared = upload::prepare(capture).map_err(|error| {
+        Failure::usage(format!("cannot encode the capture for upload: {error}"))
+    })?;
+    upload::check_size(&prepared).map_err(Failure::usage)?;
+    Ok(prepared)
 }
 
 /// The server answers a repeated identical upload like the first one, so an upload cut off by
@@ -138,21 +181,8 @@ pub fn interrupted(scan_id: Uuid) -> Failure {
     )
 }
 
-/// What the user asked Chrome to do, in words.
-fn browser_mode(args: &ScanArgs) -> String {
-    let mut mode = String::from(if args.headless {
-        "recording in headless Chrome"
-    } else {
-        "recording in Chrome"
-    });
-    if let Some(duration) = args.duration {
-        mode.push_str(&format!(" for {}s", duration.as_secs()));
-    }
-    mode
-}
-
 /// The URL to scan: http(s), with `https://` assumed when no scheme is given.
-fn parse_target(text: &str) -> Result<String, Failure> {
+pub fn parse_target(text: &str) -> Result<String, Failure> {
     let text = text.trim();
     let with_scheme = if text.contains("://") {
         text.to_owned()
@@ -188,23 +218,5 @@ mod tests {
         assert_eq!(failure.exit, Exit::Usage);
         assert!(failure.message().contains("http or https"));
         assert!(parse_target("https://").is_err());
-    }
-
-    #[tokio::test]
-    async fn without_a_har_the_scan_is_honestly_unavailable() {
-        let args = ScanArgs {
-            url: "https://demo-shop.recon.test".into(),
-            intent: None,
-            template: None,
-            from_har: None,
-            headless: false,
-            duration: None,
-            no_progress: false,
-            no_wait: false,
-            json: false,
-        };
-        let failure = run(args).await.unwrap_err();
-        assert_eq!(failure.exit, Exit::Usage);
-        assert!(failure.message().contains("--from-har"));
     }
 }

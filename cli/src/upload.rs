@@ -1,5 +1,5 @@
 //! Turns a capture into the upload body (JSON, gzip-compressed) and says in one line what it
-//! holds, whichever way it was recorded (HAR import now, Chrome later).
+//! holds, whichever way it was recorded (Chrome or a HAR import).
 
 use std::io::Write;
 
@@ -66,6 +66,30 @@ pub struct PreparedUpload {
     pub summary: CaptureSummary,
 }
 
+/// The server's default limits (`RECON_MAX_CAPTURE_BYTES`, `RECON_MAX_CAPTURE_DECODED_BYTES`):
+/// a capture over them is refused here, with advice, instead of after a long upload.
+pub const MAX_UPLOAD_BYTES: usize = 64 << 20;
+pub const MAX_CAPTURE_JSON_BYTES: usize = 256 << 20;
+
+pub fn check_size(prepared: &PreparedUpload) -> Result<(), String> {
+    let advice = "record a shorter session (fewer pages, or a smaller --duration)";
+    if prepared.summary.json_bytes > MAX_CAPTURE_JSON_BYTES {
+        return Err(format!(
+            "the capture is {}, over the server's limit of {}; {advice}",
+            human_bytes(prepared.summary.json_bytes as u64),
+            human_bytes(MAX_CAPTURE_JSON_BYTES as u64)
+        ));
+    }
+    if prepared.gzipped.len() > MAX_UPLOAD_BYTES {
+        return Err(format!(
+            "the capture is {} gzipped, over the server's upload limit of {}; {advice}",
+            human_bytes(prepared.gzipped.len() as u64),
+            human_bytes(MAX_UPLOAD_BYTES as u64)
+        ));
+    }
+    Ok(())
+}
+
 pub fn prepare(capture: &Capture) -> std::io::Result<PreparedUpload> {
     let json = serde_json::to_vec(capture)?;
     let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::default());
@@ -104,6 +128,25 @@ mod tests {
     use super::*;
     use std::io::Read;
     use std::path::Path;
+
+    #[test]
+    fn a_capture_over_the_limit_is_refused_with_advice() {
+        let prepared = PreparedUpload {
+            gzipped: vec![0; 10],
+            summary: CaptureSummary {
+                requests: 1,
+                api_calls: 0,
+                bodies: 0,
+                json_bytes: MAX_CAPTURE_JSON_BYTES + 1,
+            },
+        };
+        let message = check_size(&prepared).unwrap_err();
+        assert!(
+            message.contains("over the server's limit of 256.0 MiB"),
+            "{message}"
+        );
+        assert!(message.contains("shorter session"), "{message}");
+    }
 
     #[test]
     fn sizes_read_like_a_person_wrote_them() {

@@ -3,18 +3,24 @@
 
 use uuid::Uuid;
 
+use crate::display::Display;
 use crate::exit::{Exit, Failure};
 use crate::outcome::Outcome;
-use crate::progress::{Display, Follower};
+use crate::progress::Follower;
 
 pub async fn run(scan_id: Uuid, no_progress: bool, json: bool) -> Result<Exit, Failure> {
     let (client, update) = crate::connect()?;
-    let display = Display::for_flags(no_progress);
+    let mut display = Display::for_flags(no_progress);
     let follower = Follower::new(&client, scan_id);
     let end = tokio::select! {
-        end = follower.follow(display, true) => end?,
-        _ = tokio::signal::ctrl_c() => return Err(crate::scan::interrupted(scan_id)),
+        end = follower.follow(&mut display, true) => end,
+        _ = tokio::signal::ctrl_c() => {
+            display.finish();
+            return Err(crate::scan::interrupted(scan_id));
+        }
     };
+    display.finish();
+    let end = end?;
     let outcome = Outcome::conclude(&client, scan_id, end).await?;
     update.print_if_ready();
     outcome.finish(json)

@@ -201,3 +201,174 @@ async fn an_errored_step_is_shown_inline_and_exits_1_and_watch_status_no_wait_wo
     stack.stop().await;
     failing.abort_all();
 }
+
+/// Runs `recon` with only HOME and PATH plus `env`, feeding `stdin`.
+async fn recon_plain(
+    home: &std::path::Path,
+    env: &[(&str, &str)],
+    stdin: &str,
+    args: &[&str],
+) -> Output {
+    use tokio::io::AsyncWriteExt;
+    let binary = recon_tests::harness_env("RECON_TEST_CLI");
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("run recon");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    child.wait_with_output().await.unwrap()
+}
+
+fn one_error_line(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("recon: error: "), "{stderr}");
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_checks_and_saves_the_key_logout_removes_it_and_failures_are_one_line() {
+    let stack = TestStack::start_roles(&recon_server::parse_targets("api").unwrap()).await;
+    let home = tempfile::TempDir::new().unwrap();
+    let config = home.path().join(".recon").join("config.toml");
+    let unknown_scan = uuid::Uuid::new_v4().to_string();
+
+    // GET /account: whose key this is; 401 JSON without one.
+    let account = stack
+        .authed(stack.http.get(stack.url("/account")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(account.status(), 200);
+    let body: serde_json::Value = account.json().await.unwrap();
+    assert_eq!(body["account"], "test-account");
+    assert_eq!(body["key_prefix"], stack.key[..13]);
+    let refused = stack.http.get(stack.url("/account")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+
+    // A refused key is not saved.
+    let bad = recon_plain(
+        home.path(),
+        &[],
+        "rec_live_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+        &["login", "--server", &stack.api],
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(one_error_line(&bad).contains("refused the API key"));
+    assert!(!config.exists());
+
+    // A good key is checked, then saved with mode 0600, and used from then on.
+    let good = recon_plain(
+        home.path(),
+        &[],
+        &format!("{}\n", stack.key),
+        &["login", "--server", &stack.api],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&good.stderr);
+    assert_eq!(good.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("as test-account"), "{stderr}");
+    assert!(
+        !stderr.contains(&stack.key),
+        "the key is not echoed: {stderr}"
+    );
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        saved.contains(&format!("api_key = \"{}\"", stack.key)),
+        "{saved}"
+    );
+    assert!(
+        saved.contains(&format!("server = \"{}\"", stack.api)),
+        "{saved}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let status = recon_plain(home.path(), &[], "", &["status", &unknown_scan]).await;
+    assert_eq!(
+        status.status.code(),
+        Some(2),
+        "the saved key was used: {:?}",
+        status
+    );
+    assert!(one_error_line(&status).contains("404"));
+
+    // RECON_API_KEY overrides the saved key.
+    let overridden = recon_plain(
+        home.path(),
+        &[("RECON_API_KEY", "rec_live_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB")],
+        "",
+        &["status", &unknown_scan],
+    )
+    .await;
+    assert_eq!(overridden.status.code(), Some(3));
+
+    // Logout removes the key and keeps the server.
+    let logout = recon_plain(home.path(), &[], "", &["logout"]).await;
+    assert_eq!(logout.status.code(), Some(0));
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(!saved.contains("api_key"), "{saved}");
+    assert!(saved.contains("server = "), "{saved}");
+    let no_key = recon_plain(home.path(), &[], "", &["status", &unknown_scan]).await;
+    assert_eq!(no_key.status.code(), Some(3));
+    assert!(one_error_line(&no_key).contains("recon login"));
+
+    // Nobody listening: one line, exit 3.
+    let dead = format!("http://127.0.0.1:{}", recon_tests::free_port());
+    let unreachable = recon_plain(
+        home.path(),
+        &[("RECON_SERVER", &dead), ("RECON_API_KEY", &stack.key)],
+        "",
+        &[
+            "scan",
+            "https://demo-shop.recon.test/",
+            "--from-har",
+            "fixtures/demo.har",
+        ],
+    )
+    .await;
+    assert_eq!(unreachable.status.code(), Some(3));
+    assert!(one_error_line(&unreachable).contains("cannot reach the server"));
+    stack.stop().await;
+
+    // A server that needs a newer client: 426, one line, exit 3.
+    let strict = TestStack::start_with(
+        &recon_server::parse_targets("api").unwrap(),
+        &[
+            ("RECON_MINIMUM_CLI_VERSION", "9.0.0"),
+            ("RECON_LATEST_CLI_VERSION", "9.0.0"),
+        ],
+    )
+    .await;
+    let too_old = recon_plain(
+        home.path(),
+        &[
+            ("RECON_SERVER", &strict.api),
+            ("RECON_API_KEY", &strict.key),
+        ],
+        "",
+        &["status", &unknown_scan],
+    )
+    .await;
+    assert_eq!(too_old.status.code(), Some(3));
+    assert!(one_error_line(&too_old).contains("needs a newer recon"));
+    strict.stop().await;
+}

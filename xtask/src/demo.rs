@@ -1,38 +1,47 @@
-//! `cargo xtask demo`: the stack, one scan of the demo HAR through the real CLI, and the report
-//! URL it ends with.
+//! `cargo xtask demo`: the stack, the bundled demo shop served on loopback, one headless
+//! Chromium capture of it through the real CLI, and the report URL it ends with.
 
+use crate::demo_site;
 use crate::http;
 use crate::paths::Paths;
 use crate::signals;
 use crate::stack;
 use anyhow::{bail, Context, Result};
 use std::process::{Command, Stdio};
+use std::time::Instant;
 
-const TARGET_URL: &str = "https://demo-shop.recon.test/";
-const HAR: &str = "tests/fixtures/demo.har";
+const SITE: &str = "tests/fixtures/demo-site";
 const INTENT: &str = "product prices and reviews";
+/// Long enough for the shop's page and its API calls, on a slow machine too.
+const DURATION: &str = "8s";
 
 pub fn run(paths: &Paths) -> Result<()> {
-    let har = paths.repo.join(HAR);
-    if !har.is_file() {
-        bail!("{HAR} is missing: the demo scans that fixture");
+    let root = paths.repo.join(SITE);
+    if !root.join("index.html").is_file() {
+        bail!("{SITE}/index.html is missing: the demo captures that site");
     }
     let stack = stack::up(paths)?;
     let recon = paths.binary("recon");
     if !recon.is_file() {
         bail!("{} is missing after the build", recon.display());
     }
+    let site = demo_site::serve(&root)?;
 
-    println!("\ndemo: recon scan {TARGET_URL} --from-har {HAR}");
+    println!(
+        "\ndemo: recon scan {} --headless --duration {DURATION}   (the bundled demo shop, {SITE})",
+        site.url
+    );
+    let started = Instant::now();
     let mut cmd = Command::new(&recon);
     cmd.current_dir(&paths.repo)
         .env("RECON_SERVER", &stack.server_url)
         .env("RECON_API_KEY", &stack.api_key)
         .args([
             "scan",
-            TARGET_URL,
-            "--from-har",
-            HAR,
+            &site.url,
+            "--headless",
+            "--duration",
+            DURATION,
             "--intent",
             INTENT,
             "--no-progress",
@@ -62,6 +71,10 @@ pub fn run(paths: &Paths) -> Result<()> {
     }
 
     let line = "=".repeat(report_url.len() + 8);
+    println!(
+        "\ncapture, upload and pipeline took {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     println!("\n{line}\nReport: {report_url}\n{line}\n");
     println!(
         "The stack keeps running (env: . {}); stop it with: cargo xtask stack down",

@@ -178,6 +178,10 @@ impl Server {
                 format!("file://{}", self.blob_dir.display()),
             );
         }
+        if non_empty_var("RECON_VALIDATION_ALLOW_LOOPBACK").is_none() {
+            // The demo shop runs on loopback; validation replays its calls.
+            cmd.env("RECON_VALIDATION_ALLOW_LOOPBACK", "1");
+        }
         if non_empty_var("RECON_SECRETS_URL").is_none() {
             // A missing file means "no proxies" to the server.
             let secrets = self.dev.join("secrets.json");
