@@ -54,6 +54,14 @@ impl Paths {
         self.target.join("debug").join(name)
     }
 
+    /// The cache outside the clone that holds the venv and other downloaded tools.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.venv
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.venv.clone())
+    }
+
     pub fn venv_bin(&self, name: &str) -> PathBuf {
         self.venv.join("bin").join(name)
     }

@@ -20,7 +20,11 @@ pub async fn require_supported_client(
         .and_then(SemVer::from_user_agent);
     let minimum = SemVer::parse(&state.settings.versions.minimum_cli);
     if let (Some(client), Some(minimum)) = (announced, minimum) {
-        if client < minimum && request.uri().path() != "/version" {
+        // 0.2.x clients may still reach their legacy endpoint, which answers 410 after its
+        // sunset with the same upgrade command.
+        let exempt =
+            request.uri().path() == "/version" || request.uri().path().ends_with("/complete");
+        if client < minimum && !exempt {
             return ApiError::UpgradeRequired(format!(
                 "browser-recon {client} is no longer supported (minimum {minimum}); upgrade with: pipx upgrade browser-recon"
             ))

@@ -21,6 +21,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     UpgradeRequired(String),
+    /// An endpoint retired for good.
+    #[error("{0}")]
+    Gone(String),
     #[error("request body not received in time")]
     Timeout,
     /// A dependency (database, NATS, blob store) is down: retry later.
@@ -55,6 +58,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::UpgradeRequired(_) => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
+            ApiError::Gone(_) => (StatusCode::GONE, "gone"),
             ApiError::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

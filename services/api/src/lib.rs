@@ -6,7 +6,9 @@ mod auth;
 mod body;
 mod client_version;
 mod error;
+mod http_metrics;
 mod notify;
+pub mod ops;
 mod routes;
 mod state;
 

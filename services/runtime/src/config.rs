@@ -16,6 +16,9 @@ pub struct ServerConfig {
     pub database_url: String,
     pub nats_url: String,
     pub listen: SocketAddr,
+    /// Where every role serves /healthz, /readyz and /metrics; `None` serves them only on the
+    /// api's own listener.
+    pub ops_listen: Option<SocketAddr>,
     /// Base URL for links handed to clients (report and events URLs); by default the address
     /// the api is bound to.
     pub public_url: Option<String>,
@@ -40,6 +43,10 @@ pub struct PipelineSettings {
     pub retry_backoff: Duration,
     /// Longest an in-flight message may take to finish on shutdown before it is nak'ed.
     pub shutdown_grace: Duration,
+    /// A processing scan with no event or stage activity for this long is marked errored.
+    pub orphan_after: Duration,
+    /// How often the api role runs the orphan sweep.
+    pub sweep_interval: Duration,
 }
 
 /// How the validation stage replays endpoints (DESIGN.md § Validation, § Safety).
@@ -103,6 +110,8 @@ pub struct CaptureLimits {
 pub struct VersionPolicy {
     pub latest_cli: String,
     pub minimum_cli: String,
+    /// Until this instant the 0.2.x `POST /scans/{id}/complete` is accepted; after it, 410 Gone.
+    pub legacy_complete_sunset: chrono::DateTime<chrono::Utc>,
 }
 
 impl Default for PipelineSettings {
@@ -112,6 +121,8 @@ impl Default for PipelineSettings {
             max_deliver: 8,
             retry_backoff: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(20),
+            orphan_after: Duration::from_secs(600),
+            sweep_interval: Duration::from_secs(60),
         }
     }
 }
@@ -125,11 +136,16 @@ impl Default for CaptureLimits {
     }
 }
 
+const DEFAULT_LEGACY_SUNSET: &str = "2027-01-31T00:00:00Z";
+
 impl Default for VersionPolicy {
     fn default() -> Self {
         VersionPolicy {
             latest_cli: recon_contracts::version::VERSION.to_owned(),
             minimum_cli: recon_contracts::version::VERSION.to_owned(),
+            legacy_complete_sunset: chrono::DateTime::parse_from_rfc3339(DEFAULT_LEGACY_SUNSET)
+                .map(|time| time.to_utc())
+                .unwrap_or_default(),
         }
     }
 }
@@ -155,6 +171,8 @@ impl ServerConfig {
             max_deliver: parse_or(&get, "RECON_MAX_DELIVER", Some(defaults.max_deliver))?,
             retry_backoff: millis(&get, "RECON_RETRY_BACKOFF_MS", defaults.retry_backoff)?,
             shutdown_grace: seconds(&get, "RECON_SHUTDOWN_GRACE_SECS", defaults.shutdown_grace)?,
+            orphan_after: seconds(&get, "RECON_ORPHAN_AFTER_SECS", defaults.orphan_after)?,
+            sweep_interval: seconds(&get, "RECON_SWEEP_INTERVAL_SECS", defaults.sweep_interval)?,
         };
         let limit_defaults = CaptureLimits::default();
         let limits = CaptureLimits {
@@ -219,11 +237,20 @@ impl ServerConfig {
                 "RECON_MINIMUM_CLI_VERSION",
                 version_defaults.minimum_cli,
             )?,
+            legacy_complete_sunset: instant(
+                &get,
+                "RECON_LEGACY_COMPLETE_SUNSET",
+                version_defaults.legacy_complete_sunset,
+            )?,
         };
         Ok(ServerConfig {
             database_url: required(&get, "DATABASE_URL")?,
             nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".to_owned()),
             listen,
+            ops_listen: match get("RECON_OPS_LISTEN") {
+                Some(_) => Some(parse_or(&get, "RECON_OPS_LISTEN", None)?),
+                None => None,
+            },
             public_url,
             blob_url: get("RECON_BLOB_URL")
                 .unwrap_or_else(|| format!("file://{}", data_dir.join("blobs").display())),
@@ -312,6 +339,28 @@ fn flag(
             problem: format!("expected 1 or 0, got {other:?}"),
         }),
     }
+}
+
+/// An RFC 3339 instant (`2027-01-31T00:00:00Z`) or a date (`2027-01-31`, midnight UTC).
+fn instant(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, ConfigError> {
+    let Some(text) = get(variable) else {
+        return Ok(default);
+    };
+    let text = text.trim();
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|time| time.to_utc())
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(|date| date.and_time(chrono::NaiveTime::MIN).and_utc())
+        })
+        .map_err(|_| ConfigError {
+            variable,
+            problem: format!("{text:?} is not a date like 2027-01-31 or 2027-01-31T00:00:00Z"),
+        })
 }
 
 fn semver(

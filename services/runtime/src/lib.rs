@@ -9,11 +9,15 @@ pub mod config;
 pub mod consume;
 pub mod db;
 pub mod error;
+pub mod health;
+pub mod metrics;
 pub mod nats;
 pub mod secrets;
 pub mod stage;
 pub mod step;
+pub mod sweep;
 pub mod telemetry;
+pub mod trace_context;
 
 pub use config::ServerConfig;
 pub use error::StageError;

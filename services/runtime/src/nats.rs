@@ -57,6 +57,21 @@ impl Bus {
         self.client.connection_state() == async_nats::connection::State::Connected
     }
 
+    /// Messages a durable consumer has not delivered yet plus those delivered but unacknowledged.
+    pub async fn consumer_lag(&self, stream: &str, consumer: &str) -> Result<u64, BusError> {
+        let describe = |err: String| js_error("reading consumer info")(err);
+        let stream = self
+            .jetstream
+            .get_stream(stream)
+            .await
+            .map_err(|err| describe(err.to_string()))?;
+        let info = stream
+            .consumer_info(consumer)
+            .await
+            .map_err(|err| describe(err.to_string()))?;
+        Ok(info.num_pending + info.num_ack_pending as u64)
+    }
+
     /// Creates the streams if missing. Safe to call from every role and replica.
     pub async fn ensure_streams(&self) -> Result<(), BusError> {
         self.jetstream
@@ -173,6 +188,7 @@ impl Bus {
     ) -> Result<(), BusError> {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", message_id.as_str());
+        crate::trace_context::inject_current(&mut headers);
         self.jetstream
             .publish_with_headers(subject, headers, payload.into())
             .await

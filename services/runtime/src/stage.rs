@@ -150,6 +150,7 @@ async fn handle_with_grace<S: Stage>(
     shutdown: &CancellationToken,
 ) {
     let grace = deps.pipeline.shutdown_grace;
+    let started = std::time::Instant::now();
     let outcome = tokio::select! {
         disposition = handle(deps, stage.as_ref(), &message) => disposition,
         _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
@@ -157,6 +158,12 @@ async fn handle_with_grace<S: Stage>(
             Disposition::Retry(Duration::ZERO)
         }
     };
+    let label = match outcome {
+        Disposition::Ack => "processed",
+        Disposition::Retry(_) => "retried",
+        Disposition::Terminate => "failed",
+    };
+    crate::metrics::metrics().observe_stage(S::STEP.as_str(), label, started.elapsed());
     let ack = match outcome {
         Disposition::Ack => message.ack().await,
         Disposition::Retry(delay) => message.ack_with(AckKind::Nak(Some(delay))).await,
@@ -178,6 +185,7 @@ async fn handle<S: Stage>(deps: &Deps, stage: &S, message: &jetstream::Message) 
         }
     };
     let span = tracing::info_span!("stage", step = %S::STEP, %scan_id, delivered);
+    crate::trace_context::adopt_parent(&span, message.headers.as_ref());
     async {
         let scan = match db::scans::get(&deps.db, scan_id).await {
             Ok(Some(scan)) => scan,

@@ -3,6 +3,7 @@
 //! process, a comma list runs any subset, and nothing else differs between a laptop and a
 //! cluster.
 
+mod housekeeping;
 mod roles;
 
 pub use roles::{open_deps, parse_targets, spawn_stage, start, Role, RunningServer};

@@ -57,7 +57,7 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    telemetry::init();
+    let _telemetry = telemetry::init();
     let config = ServerConfig::from_env()?;
     match cli.command {
         Some(Command::Migrate) => {

@@ -78,6 +78,8 @@ pub fn parse_targets(text: &str) -> anyhow::Result<Vec<Role>> {
 pub struct RunningServer {
     /// Where the api listens, when the api role runs.
     pub api_address: Option<SocketAddr>,
+    /// Where /healthz, /readyz and /metrics are served, when RECON_OPS_LISTEN is set.
+    pub ops_address: Option<SocketAddr>,
     /// Flushed on SIGHUP so rotated proxy secrets are read again.
     pub secrets: Arc<dyn recon_runtime::secrets::SecretsStore>,
     pub tasks: JoinSet<anyhow::Result<()>>,
@@ -143,6 +145,11 @@ pub async fn start(
                 shutdown,
             ),
             Role::Stage(Step::Scrub) => {
+                // The scrub role also deletes raw captures once their scan has ended.
+                tasks.spawn(with_context(
+                    "raw-capture retention",
+                    recon_scrub::retention::run(deps.clone(), shutdown.clone()),
+                ));
                 spawn_stage(&mut tasks, deps, recon_scrub::ScrubStage, shutdown)
             }
             Role::Stage(Step::Synthesis) => {
@@ -153,8 +160,30 @@ pub async fn start(
             }
         }
     }
+    let mut ops_address = None;
+    if let Some(listen) = config.ops_listen {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (RECON_OPS_LISTEN)"))?;
+        ops_address = Some(listener.local_addr()?);
+        let (deps, shutdown) = (deps.clone(), shutdown.clone());
+        tasks.spawn(async move { Ok(recon_api::ops::serve_ops(listener, deps, shutdown).await?) });
+    }
+    if roles.contains(&Role::Api) {
+        let (deps, shutdown) = (deps.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            crate::housekeeping::run_sweeper(deps, shutdown).await;
+            Ok(())
+        });
+    }
+    let (lag_deps, lag_roles, lag_shutdown) = (deps.clone(), roles.to_vec(), shutdown.clone());
+    tasks.spawn(async move {
+        crate::housekeeping::run_lag_sampler(lag_deps, lag_roles, lag_shutdown).await;
+        Ok(())
+    });
     Ok(RunningServer {
         api_address,
+        ops_address,
         secrets,
         tasks,
     })

@@ -1,8 +1,10 @@
 //! The route table (DESIGN.md § HTTP API).
 
+mod account;
 mod capture;
 mod events;
 mod health;
+mod legacy;
 mod reports;
 mod scans;
 
@@ -10,25 +12,38 @@ use axum::routing::{get, post};
 use axum::Router;
 use uuid::Uuid;
 
+pub(crate) use health::{healthz, metrics};
+
 use crate::{ApiError, AppState};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/account", get(account::show))
         .route("/scans", post(scans::create))
         .route("/scans/{id}", get(scans::show))
         .route("/scans/{id}/capture", post(capture::upload))
         .route("/scans/{id}/events", get(events::list))
         .route("/scans/{id}/ws", get(events::websocket))
+        .route("/scans/{id}/complete", post(legacy::complete))
         .route("/r/{slug}", get(reports::show))
+        .route("/r/{slug}/openapi.json", get(reports::openapi))
         .route("/version", get(health::version))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .fallback(|| async { ApiError::NotFound("no such endpoint".to_owned()) })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::client_version::require_supported_client,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .route_layer(axum::middleware::from_fn(crate::http_metrics::record))
+        // INFO, not the default DEBUG: this span is the root of a scan's trace, so it must
+        // exist at the usual log level for the trace context to reach NATS.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+            ),
+        )
         .with_state(state)
 }
 

@@ -1,0 +1,120 @@
+//! The orphan sweep: a scan in `processing` with no event and no stage activity for a while
+//! (its stage died for good, or its message expired) is marked `errored`, with an `errored`
+//! event for the step it was stuck in, so clients stop waiting.
+//!
+//! Safe with several sweepers at once: the event id is derived from (scan, step, errored), so a
+//! second publish is dropped by JetStream and by the recorder; the status update only applies
+//! while the scan is still `processing` and still stale.
+
+use std::time::Duration;
+
+use recon_contracts::{Step, StepStatus};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::nats::{Bus, BusError};
+use crate::step::StepGuard;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("nats: {0}")]
+    Bus(#[from] BusError),
+}
+
+/// A scan the sweep found stuck.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    pub scan_id: Uuid,
+    pub step: Step,
+}
+
+/// Sweeps once; returns the scans this call marked errored.
+pub async fn sweep_orphans(
+    db: &PgPool,
+    bus: &Bus,
+    idle_for: Duration,
+) -> Result<Vec<Orphan>, SweepError> {
+    let idle_secs = idle_for.as_secs_f64();
+    let candidates: Vec<(Uuid, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT s.id, last.step, last.status FROM scans s \
+         LEFT JOIN LATERAL ( \
+             SELECT step, status, created_at FROM scan_events e \
+             WHERE e.scan_id = s.id ORDER BY cursor DESC LIMIT 1 \
+         ) last ON true \
+         WHERE s.status = 'processing' \
+           AND greatest(s.updated_at, coalesce(last.created_at, s.updated_at)) \
+               < now() - make_interval(secs => $1) \
+         ORDER BY s.updated_at \
+         LIMIT 500",
+    )
+    .bind(idle_secs)
+    .fetch_all(db)
+    .await?;
+
+    let mut swept = Vec::new();
+    for (scan_id, last_step, last_status) in candidates {
+        let step = stuck_step(last_step.as_deref(), last_status.as_deref());
+        let message = format!(
+            "no progress for {} minutes: the {step} stage stopped working on this scan; \
+             start a new scan",
+            idle_for.as_secs().div_ceil(60)
+        );
+        // The event first: if this sweeper dies after it, the next sweep finds the scan
+        // still processing and publishes the same event id again.
+        StepGuard::resume(bus, scan_id, step)
+            .errored(&message)
+            .await?;
+        let updated = sqlx::query(
+            "UPDATE scans SET status = 'errored', error = $2, completed_at = now(), \
+             updated_at = now() \
+             WHERE id = $1 AND status = 'processing' \
+               AND updated_at < now() - make_interval(secs => $3)",
+        )
+        .bind(scan_id)
+        .bind(&message)
+        .bind(idle_secs)
+        .execute(db)
+        .await?
+        .rows_affected();
+        if updated == 1 {
+            crate::metrics::metrics().orphans_swept.inc();
+            tracing::warn!(%scan_id, %step, "orphaned scan marked errored");
+            swept.push(Orphan { scan_id, step });
+        }
+    }
+    Ok(swept)
+}
+
+/// The step a scan is stuck in, from its last event.
+fn stuck_step(last_step: Option<&str>, last_status: Option<&str>) -> Step {
+    let last = last_step.and_then(|name| Step::ALL.into_iter().find(|s| s.as_str() == name));
+    match (last, last_status) {
+        (None, _) => Step::ALL[0],
+        (Some(step), Some(status)) if status == StepStatus::Complete.as_str() => {
+            let position = Step::ALL.iter().position(|s| *s == step).unwrap_or(0);
+            Step::ALL.get(position + 1).copied().unwrap_or(step)
+        }
+        (Some(step), _) => step,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stuck_step_follows_the_last_event() {
+        assert_eq!(stuck_step(None, None), Step::Detection);
+        assert_eq!(
+            stuck_step(Some("analysis"), Some("started")),
+            Step::Analysis
+        );
+        assert_eq!(
+            stuck_step(Some("analysis"), Some("complete")),
+            Step::IntentFilter
+        );
+        assert_eq!(stuck_step(Some("render"), Some("complete")), Step::Render);
+    }
+}

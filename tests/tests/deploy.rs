@@ -1,0 +1,338 @@
+//! The deployment artefacts checked with the real tools: `helm lint` and `helm template` (helm
+//! 3.17), `kubernetes-validate --strict` on the rendered manifests (default values and every
+//! optional feature on), one Deployment per `recon-server` target, and a Tiltfile that names
+//! only files and resources that exist.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use recon_contracts::{names, Step};
+use recon_server::Role;
+use recon_tests::harness_env;
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+fn chart() -> PathBuf {
+    repo().join("helm/browser-recon")
+}
+
+fn all_features() -> PathBuf {
+    chart().join("ci/all-features-values.yaml")
+}
+
+fn run(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn helm() -> Command {
+    Command::new(harness_env("RECON_TEST_HELM"))
+}
+
+/// `helm template` with the release name `recon` and the given values files.
+fn render(values: &[&Path]) -> String {
+    let mut command = helm();
+    command.arg("template").arg("recon").arg(chart());
+    for file in values {
+        command.arg("--values").arg(file);
+    }
+    String::from_utf8(run(&mut command).stdout).expect("helm prints UTF-8")
+}
+
+/// Every YAML document as JSON, parsed by PyYAML in the test venv.
+fn documents(yaml: &str) -> Vec<Value> {
+    let mut child = Command::new(harness_env("RECON_TEST_PYTHON"))
+        .args([
+            "-c",
+            "import json, sys, yaml\n\
+             docs = [d for d in yaml.safe_load_all(sys.stdin) if d]\n\
+             json.dump(docs, sys.stdout)",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start python");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(yaml.as_bytes())
+        .expect("write yaml");
+    let output = child.wait_with_output().expect("python ends");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("json from python")
+}
+
+fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|doc| doc["kind"] == kind).collect()
+}
+
+fn name(doc: &Value) -> &str {
+    doc["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+fn kubernetes_validate(yaml: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("manifests.yaml");
+    std::fs::write(&file, yaml).expect("write manifests");
+    let output = run(Command::new(harness_env("RECON_TEST_KUBERNETES_VALIDATE"))
+        .args(["--strict", "--quiet"])
+        .arg(&file));
+    let report = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(!report.contains("ERROR"), "{report}");
+}
+
+#[test]
+fn helm_lint_passes_with_default_values_and_every_feature_on() {
+    run(helm().args(["lint", "--strict"]).arg(chart()));
+    run(helm()
+        .args(["lint", "--strict"])
+        .arg(chart())
+        .arg("--values")
+        .arg(all_features()));
+}
+
+#[test]
+fn rendered_manifests_pass_strict_kubernetes_validation() {
+    kubernetes_validate(&render(&[]));
+    let everything = render(&[&all_features()]);
+    kubernetes_validate(&everything);
+    let docs = documents(&everything);
+    for kind in [
+        "Deployment",
+        "Service",
+        "Ingress",
+        "Job",
+        "ServiceAccount",
+        "ConfigMap",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+        "ScaledObject",
+    ] {
+        assert!(
+            !of_kind(&docs, kind).is_empty(),
+            "no {kind} with every feature on"
+        );
+    }
+    // An existing Secret replaces the chart's own.
+    assert!(of_kind(&docs, "Secret").is_empty());
+}
+
+#[test]
+fn every_target_of_the_binary_has_a_deployment_with_probes() {
+    let docs = documents(&render(&[]));
+    let deployments = of_kind(&docs, "Deployment");
+    assert_eq!(deployments.len(), Role::all().len());
+    for role in Role::all() {
+        let expected = format!("recon-browser-recon-{}", role.name().replace('_', "-"));
+        let deployment = deployments
+            .iter()
+            .find(|doc| name(doc) == expected)
+            .unwrap_or_else(|| panic!("no Deployment {expected}"));
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            container["args"],
+            serde_json::json!(["--target", role.name()])
+        );
+        assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+        assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+        assert_eq!(
+            deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"],
+            true
+        );
+    }
+    let job = of_kind(&docs, "Job")
+        .into_iter()
+        .find(|doc| name(doc) == "recon-browser-recon-migrate")
+        .expect("migrations job");
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["args"],
+        serde_json::json!(["migrate"])
+    );
+    let hook = job["metadata"]["annotations"]["helm.sh/hook"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        hook.contains("pre-install") && hook.contains("pre-upgrade"),
+        "{hook}"
+    );
+}
+
+#[test]
+fn keda_scales_each_stage_on_its_own_jetstream_consumer() {
+    let docs = documents(&render(&[&all_features()]));
+    let scaled = of_kind(&docs, "ScaledObject");
+    assert!(!scaled.is_empty());
+    for object in scaled {
+        let trigger = &object["spec"]["triggers"][0];
+        assert_eq!(trigger["type"], "nats-jetstream");
+        let consumer = trigger["metadata"]["consumer"].as_str().unwrap_or_default();
+        let step = Step::ALL
+            .into_iter()
+            .find(|step| step.consumer_name() == consumer)
+            .unwrap_or_else(|| panic!("{consumer} is not a stage's consumer"));
+        assert_eq!(trigger["metadata"]["stream"], names::SCANS_STREAM);
+        assert_eq!(
+            object["spec"]["scaleTargetRef"]["name"],
+            format!("recon-browser-recon-{}", step.as_str().replace('_', "-"))
+        );
+    }
+}
+
+#[test]
+fn the_values_schema_refuses_unknown_targets_and_bad_settings() {
+    for bad in [
+        "targets.crawler.replicas=1",
+        "image.pullPolicy=Sometimes",
+        "defaults.autoscaling.maxReplicas=0",
+    ] {
+        let output = helm()
+            .arg("template")
+            .arg("recon")
+            .arg(chart())
+            .args(["--set", bad])
+            .output()
+            .expect("run helm");
+        assert!(!output.status.success(), "helm accepted {bad}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("values don't meet the specifications"),
+            "{stderr}"
+        );
+    }
+}
+
+/// Quoted strings of a line, in order.
+fn quoted(line: &str) -> Vec<&str> {
+    line.split('\'').skip(1).step_by(2).collect()
+}
+
+#[test]
+fn the_tiltfile_names_only_files_and_resources_that_exist() {
+    let tiltfile = std::fs::read_to_string(repo().join("Tiltfile")).expect("read Tiltfile");
+    let code: Vec<&str> = tiltfile
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .collect();
+
+    let mut paths = BTreeSet::new();
+    for line in &code {
+        for text in quoted(line) {
+            if text.contains('/') || text == "Dockerfile" || text.ends_with(".yaml") {
+                paths.insert(text.to_owned());
+            }
+        }
+    }
+    assert!(paths.contains("helm/browser-recon") && paths.contains("Dockerfile"));
+    for path in &paths {
+        assert!(
+            repo().join(path).exists(),
+            "the Tiltfile names {path}, which does not exist"
+        );
+    }
+
+    let mut workloads = BTreeSet::new();
+    let mut manifests = render(&[&repo().join("k8s/values-dev.yaml")]);
+    for file in [
+        "k8s/nats.yaml",
+        "k8s/postgres.yaml",
+        "k8s/aws-emulator.yaml",
+    ] {
+        manifests.push_str("\n---\n");
+        manifests.push_str(&std::fs::read_to_string(repo().join(file)).expect("read manifest"));
+    }
+    for doc in documents(&manifests) {
+        if ["Deployment", "StatefulSet", "Job"].contains(&doc["kind"].as_str().unwrap_or_default())
+        {
+            workloads.insert(name(&doc).to_owned());
+        }
+    }
+    let joined = code.join("\n");
+    let mut named = BTreeSet::new();
+    for call in joined.split("k8s_resource(").skip(1) {
+        let args = call.split(')').next().unwrap_or_default();
+        let first = quoted(args)
+            .first()
+            .map(|s| s.to_string())
+            .expect("a resource name");
+        named.insert(first);
+    }
+    for list in joined
+        .split("resource_deps=[")
+        .skip(1)
+        .chain(joined.split("stage_deps = [").skip(1))
+    {
+        let list = list.split(']').next().unwrap_or_default();
+        named.extend(quoted(list).into_iter().map(str::to_owned));
+    }
+    for role in Role::all() {
+        let resource = format!("recon-browser-recon-{}", role.name().replace('_', "-"));
+        assert!(
+            named.contains(&resource),
+            "the Tiltfile does not run {resource}"
+        );
+    }
+    for resource in &named {
+        assert!(
+            workloads.contains(resource),
+            "the Tiltfile names {resource}, which no manifest defines (have {workloads:?})"
+        );
+    }
+}
+
+#[test]
+fn the_dockerfile_ships_only_the_server_binary_as_a_non_root_user() {
+    // No image registry is reachable here, so the image is not built in the tests; this checks
+    // the Dockerfile's shape against the workspace it builds.
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).expect("read Dockerfile");
+    let stages: Vec<&str> = dockerfile
+        .lines()
+        .filter(|line| line.starts_with("FROM "))
+        .collect();
+    assert!(stages.len() >= 3, "multi-stage: {stages:?}");
+    assert!(
+        dockerfile.contains("cargo chef cook"),
+        "a cached dependency layer"
+    );
+    let runtime = dockerfile.rsplit("\nFROM ").next().expect("a last stage");
+    assert!(runtime.contains("COPY --from=builder /recon-server /usr/local/bin/recon-server"));
+    assert_eq!(
+        runtime.matches("COPY").count(),
+        1,
+        "the runtime image holds one binary"
+    );
+    let user = runtime
+        .lines()
+        .find_map(|line| line.strip_prefix("USER "))
+        .expect("a USER line");
+    assert!(
+        !user.starts_with("root") && !user.starts_with('0'),
+        "runs as {user}"
+    );
+    let manifest = std::fs::read_to_string(repo().join("services/server/Cargo.toml"))
+        .expect("read the server manifest");
+    assert!(manifest.contains("name = \"recon-server\""));
+    let ignore = std::fs::read_to_string(repo().join(".dockerignore")).expect(".dockerignore");
+    assert!(ignore.lines().any(|line| line.trim() == "target/"));
+}

@@ -1,0 +1,195 @@
+//! Operations: the orphan sweep (alone and with two sweepers racing), and the operations
+//! listener's /healthz, /readyz and Prometheus /metrics after a real scan.
+
+use std::time::Duration;
+
+use recon_contracts::{ScanStatus, Step, StepStatus};
+use recon_runtime::sweep::sweep_orphans;
+use recon_server::{parse_targets, Role};
+use recon_tests::{fixtures, TestStack};
+
+const IDLE: Duration = Duration::from_secs(600);
+
+/// A scan whose capture was accepted while no stage runs: it stays `processing`.
+async fn stuck_scan(stack: &TestStack) -> uuid::Uuid {
+    let created = stack.create_scan("prices").await;
+    stack
+        .upload(created.scan_id, &fixtures::shop_capture())
+        .await;
+    created.scan_id
+}
+
+async fn backdate(stack: &TestStack, scan_id: uuid::Uuid, minutes: i32) {
+    sqlx::query("UPDATE scans SET updated_at = now() - make_interval(mins => $2) WHERE id = $1")
+        .bind(scan_id)
+        .bind(minutes)
+        .execute(&stack.db)
+        .await
+        .expect("backdate scan");
+}
+
+#[tokio::test]
+async fn two_sweepers_mark_an_orphaned_scan_errored_once() {
+    let stack = TestStack::start_roles(&[Role::Api, Role::Events]).await;
+    let orphan = stuck_scan(&stack).await;
+    let recent = stuck_scan(&stack).await;
+    backdate(&stack, orphan, 11).await;
+    backdate(&stack, recent, 2).await;
+
+    // Two sweepers with their own connections, as two api replicas would have.
+    let (first, second) = (stack.deps().await, stack.deps().await);
+    let (a, b) = tokio::join!(
+        sweep_orphans(&first.db, &first.bus, IDLE),
+        sweep_orphans(&second.db, &second.bus, IDLE)
+    );
+    let swept: Vec<_> = a
+        .expect("sweep a")
+        .into_iter()
+        .chain(b.expect("sweep b"))
+        .collect();
+    assert_eq!(swept.len(), 1, "exactly one sweeper wins: {swept:?}");
+    assert_eq!(swept[0].scan_id, orphan);
+    assert_eq!(swept[0].step, Step::Detection);
+
+    let events = stack
+        .wait_for_terminal(orphan, Duration::from_secs(20))
+        .await;
+    let errored: Vec<_> = events
+        .iter()
+        .filter(|event| event.status == StepStatus::Errored)
+        .collect();
+    assert_eq!(errored.len(), 1, "{events:?}");
+    assert_eq!(errored[0].step, Step::Detection);
+    assert!(errored[0]
+        .message
+        .as_deref()
+        .unwrap_or_default()
+        .contains("no progress"));
+    assert_eq!(stack.scan(orphan).await.status, ScanStatus::Errored);
+    assert_eq!(stack.scan(recent).await.status, ScanStatus::Processing);
+
+    // A later sweep finds nothing more to do, and the events stay as they were.
+    let again = sweep_orphans(&first.db, &first.bus, IDLE)
+        .await
+        .expect("sweep again");
+    assert!(again.is_empty());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        stack.events_page(orphan, 0).await.events.len(),
+        events.len()
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_stuck_step_is_named_after_the_last_completed_one() {
+    // Detection and analysis run; intent_filter does not, so the scan stalls there.
+    let roles = [
+        Role::Api,
+        Role::Events,
+        Role::Stage(Step::Detection),
+        Role::Stage(Step::Analysis),
+    ];
+    let stack = TestStack::start_roles(&roles).await;
+    let scan_id = stuck_scan(&stack).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let events = stack.events_page(scan_id, 0).await.events;
+        if events
+            .iter()
+            .any(|e| e.step == Step::Analysis && e.status == StepStatus::Complete)
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "analysis did not complete"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sqlx::query(
+        "UPDATE scan_events SET created_at = now() - interval '20 minutes' WHERE scan_id = $1",
+    )
+    .bind(scan_id)
+    .execute(&stack.db)
+    .await
+    .expect("age events");
+    backdate(&stack, scan_id, 20).await;
+    let deps = stack.deps().await;
+    let swept = sweep_orphans(&deps.db, &deps.bus, IDLE)
+        .await
+        .expect("sweep");
+    assert_eq!(swept.len(), 1);
+    assert_eq!(swept[0].step, Step::IntentFilter);
+    let events = stack
+        .wait_for_terminal(scan_id, Duration::from_secs(20))
+        .await;
+    assert_eq!(events.last().map(|e| e.step), Some(Step::IntentFilter));
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn every_role_serves_health_readiness_and_metrics_on_the_ops_listener() {
+    let roles = parse_targets("all").expect("all");
+    let stack = TestStack::start_with(&roles, &[("RECON_OPS_LISTEN", "127.0.0.1:0")]).await;
+    let scan_id = stack.run_scan(&fixtures::shop_capture()).await;
+    stack
+        .wait_for_terminal(scan_id, Duration::from_secs(60))
+        .await;
+
+    let ops = stack.servers[0].ops_address.expect("ops listener bound");
+    let base = format!("http://{ops}");
+    let health = stack
+        .http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    let ready = stack
+        .http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.expect("readyz json");
+    assert_eq!(body["checks"]["database"], "ok");
+    assert_eq!(body["checks"]["nats"], "ok");
+    assert_eq!(body["checks"]["blob_store"], "ok");
+
+    let metrics = stack
+        .http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for step in Step::ALL {
+        let series = format!(
+            "recon_stage_messages_total{{stage=\"{}\",outcome=\"processed\"}}",
+            step.as_str()
+        );
+        assert!(metrics.contains(&series), "no {series} in\n{metrics}");
+    }
+    for expected in [
+        "recon_stage_duration_seconds_bucket{",
+        "recon_http_request_duration_seconds_count{method=\"POST\",route=\"/scans/{id}/capture\",status=\"202\"}",
+        "recon_client_requests_total{version=",
+        "recon_consumer_pending_messages{",
+        "recon_scans{status=\"complete\"}",
+    ] {
+        assert!(metrics.contains(expected), "no {expected} in\n{metrics}");
+    }
+    // The api serves the same exposition on its own port.
+    let api_metrics = stack
+        .http
+        .get(stack.url("/metrics"))
+        .send()
+        .await
+        .expect("api metrics");
+    assert_eq!(api_metrics.status(), 200);
+    stack.stop().await;
+}
