@@ -33,6 +33,21 @@ impl RecordingProxy {
     /// WebSocket is closed abruptly (no close frame) after that many text frames from the
     /// server.
     pub async fn start(upstream: &str, cut_websocket_after: Option<usize>) -> RecordingProxy {
+        Self::start_with(upstream, cut_websocket_after, None).await
+    }
+
+    /// Like [`start`](Self::start), but requests whose path starts with `hold_path` are logged
+    /// and then never answered, as from a server that hangs.
+    pub async fn holding(upstream: &str, hold_path: &str) -> RecordingProxy {
+        Self::start_with(upstream, None, Some(hold_path.to_owned())).await
+    }
+
+    async fn start_with(
+        upstream: &str,
+        cut_websocket_after: Option<usize>,
+        hold_path: Option<String>,
+    ) -> RecordingProxy {
+        let hold_path = Arc::new(hold_path);
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -45,8 +60,10 @@ impl RecordingProxy {
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let (log, cut, upstream) = (task_log.clone(), task_cut.clone(), upstream.clone());
+                let hold_path = hold_path.clone();
                 tokio::spawn(async move {
-                    let _ = relay(client, &upstream, log, cut, cut_websocket_after).await;
+                    let hold = hold_path.as_deref();
+                    let _ = relay(client, &upstream, log, cut, cut_websocket_after, hold).await;
                 });
             }
         });
@@ -69,6 +86,7 @@ async fn relay(
     log: Arc<Mutex<Vec<String>>>,
     cut: Arc<AtomicUsize>,
     cut_after: Option<usize>,
+    hold_path: Option<&str>,
 ) -> std::io::Result<()> {
     let Some((head, body)) = read_request(&mut client).await? else {
         return Ok(());
@@ -79,6 +97,12 @@ async fn relay(
     let path = parts.next().unwrap_or_default();
     if let Ok(mut log) = log.lock() {
         log.push(format!("{method} {path}"));
+    }
+    if hold_path.is_some_and(|held| path.starts_with(held)) {
+        // Keep the connection open and silent until the client gives up.
+        let mut sink = [0u8; 1024];
+        while client.read(&mut sink).await? > 0 {}
+        return Ok(());
     }
     let is_upgrade = head.lines().any(|line| {
         line.split_once(':').is_some_and(|(name, value)| {

@@ -191,3 +191,76 @@ fn the_workflows_pass_actionlint_and_release_on_tags_with_trusted_publishing() {
         .expect("run node");
     assert!(!refused.status.success());
 }
+
+/// `recon scan --from-har` of the demo capture against `server`; returns (exit code, stderr).
+async fn scan_demo(server: &str, key: &str) -> (Option<i32>, String) {
+    let home = tempfile::TempDir::new().expect("home");
+    let output = tokio::process::Command::new(harness_env("RECON_TEST_CLI"))
+        .args([
+            "scan",
+            "https://demo-shop.recon.test/",
+            "--from-har",
+            "fixtures/demo.har",
+            "--no-progress",
+        ])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RECON_SERVER", server)
+        .env("RECON_API_KEY", key)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .expect("run recon");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_update_notice_shows_only_for_a_newer_release_and_never_holds_up_a_scan() {
+    let all = recon_server::parse_targets("all").expect("all");
+    let newer = TestStack::start_with(&all, &[("RECON_LATEST_CLI_VERSION", "9.9.9")]).await;
+    let (code, stderr) = scan_demo(&newer.api, &newer.key).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let notices: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("newer version"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{stderr}");
+    assert!(notices[0].contains("9.9.9") && notices[0].contains("pipx upgrade browser-recon"));
+
+    // /version never answers: the scan goes on and finishes, with no notice.
+    let hanging = recon_tests::proxy::RecordingProxy::holding(&newer.api, "/version").await;
+    let started = std::time::Instant::now();
+    let (code, stderr) = scan_demo(&hanging.url, &newer.key).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("newer version"), "{stderr}");
+    assert!(
+        hanging
+            .requests()
+            .iter()
+            .any(|line| line.starts_with("GET /version")),
+        "the check was made: {:?}",
+        hanging.requests()
+    );
+    eprintln!(
+        "scan with /version hanging finished in {:?}",
+        started.elapsed()
+    );
+    newer.stop().await;
+
+    let current = TestStack::start_with(
+        &all,
+        &[(
+            "RECON_LATEST_CLI_VERSION",
+            recon_contracts::version::VERSION,
+        )],
+    )
+    .await;
+    let (code, stderr) = scan_demo(&current.api, &current.key).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("newer version"), "{stderr}");
+    current.stop().await;
+}
