@@ -116,6 +116,13 @@ async fn a_scan_flows_through_every_stage_and_the_report_is_served() {
         .to_str()
         .unwrap()
         .starts_with("attachment"));
+    // Saved to disk, the page still links to its JSON by absolute URL.
+    let saved = download.text().await.expect("download body");
+    assert!(
+        saved.contains(&format!("href=\"{}.json\"", view.report_url)),
+        "the downloaded page links to its JSON absolutely"
+    );
+    assert!(!saved.contains("href=\"./"));
 
     let json = stack.get_json(&format!("{}.json", view.report_url)).await;
     assert_eq!(json["scan"]["id"], scan_id.to_string());

@@ -84,14 +84,22 @@ pub async fn show(
         None => (slug, false),
     };
     let rendered = load(&state, &slug).await?;
+    let download = query.download.is_some_and(|value| value != "0");
     let mut response = if as_json {
         Json(rendered.report).into_response()
     } else {
-        let mut response = (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            rendered.html,
-        )
-            .into_response();
+        let html = if download {
+            // The saved file is opened from disk, where the page's relative links to its JSON
+            // and OpenAPI siblings would point nowhere.
+            rendered.html.replace(
+                &format!("href=\"./{slug}"),
+                &format!("href=\"{}", state.report_url(&slug)),
+            )
+        } else {
+            rendered.html
+        };
+        let mut response =
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
         response.headers_mut().insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(REPORT_CSP),
@@ -99,7 +107,6 @@ pub async fn show(
         response
     };
     common_headers(&mut response);
-    let download = query.download.is_some_and(|value| value != "0");
     if download {
         let extension = if as_json { "json" } else { "html" };
         attachment(&mut response, &format!("browser-recon-{slug}.{extension}"));
