@@ -19,7 +19,7 @@ use recon_tests::protected_site::{ProtectedSite, ANTIBOT_COOKIE};
 use recon_tests::replay_proxies::{TestProxy, DATACENTER_EGRESS, RESIDENTIAL_EGRESS};
 use recon_validation::transport::{Hop, HttpTransport, Sending, Transport};
 use recon_validation::{
-    profile_name, tier_name, validate, ReplayEnvironment, StaticResolver, SystemResolver,
+    profile_name, tier_name, validate, ReplayEnvironment, Resolver, StaticResolver, SystemResolver,
     ValidationInput,
 };
 
@@ -153,6 +153,31 @@ struct World {
     residential: TestProxy,
 }
 
+/// `validate` on the fixture inventory with the given settings, secrets, resolver and transport.
+async fn replay(
+    capture: &Capture,
+    (inventory, ranking): (&Inventory, &IntentRanking),
+    settings: &ValidationSettings,
+    secrets: &ProxySecrets,
+    resolver: Arc<dyn Resolver>,
+    transport: &dyn Transport,
+) -> Validation {
+    validate(
+        ValidationInput {
+            capture,
+            inventory,
+            ranking,
+        },
+        ReplayEnvironment {
+            settings,
+            secrets,
+            resolver,
+            transport,
+        },
+    )
+    .await
+}
+
 impl World {
     async fn start() -> World {
         World {
@@ -191,18 +216,13 @@ async fn the_cascade_finds_the_cheapest_pass_names_the_cookie_and_reports_the_ra
     let settings = settings(true);
     let secrets = world.secrets();
     let started = Instant::now();
-    let validation = validate(
-        ValidationInput {
-            capture: &capture,
-            inventory: &inventory,
-            ranking: &ranking,
-        },
-        ReplayEnvironment {
-            settings: &settings,
-            secrets: &secrets,
-            resolver: Arc::new(SystemResolver),
-            transport: &transport,
-        },
+    let validation = replay(
+        &capture,
+        (&inventory, &ranking),
+        &settings,
+        &secrets,
+        Arc::new(SystemResolver),
+        &transport,
     )
     .await;
     println!(
@@ -360,18 +380,13 @@ async fn the_full_matrix_runs_every_profile_on_every_tier() {
     let mut settings = settings(true);
     settings.full_matrix = true;
     let secrets = world.secrets();
-    let validation = validate(
-        ValidationInput {
-            capture: &capture,
-            inventory: &inventory,
-            ranking: &ranking,
-        },
-        ReplayEnvironment {
-            settings: &settings,
-            secrets: &secrets,
-            resolver: Arc::new(SystemResolver),
-            transport: &LoopbackOnly::default(),
-        },
+    let validation = replay(
+        &capture,
+        (&inventory, &ranking),
+        &settings,
+        &secrets,
+        Arc::new(SystemResolver),
+        &LoopbackOnly::default(),
     )
     .await;
     let config = result(&validation, "ep-site-1");
@@ -394,18 +409,13 @@ async fn budgets_stop_the_cascade_and_say_so() {
     let mut settings = settings(true);
     settings.max_requests_per_host = 3;
     let secrets = world.secrets();
-    let validation = validate(
-        ValidationInput {
-            capture: &capture,
-            inventory: &inventory,
-            ranking: &ranking,
-        },
-        ReplayEnvironment {
-            settings: &settings,
-            secrets: &secrets,
-            resolver: Arc::new(SystemResolver),
-            transport: &LoopbackOnly::default(),
-        },
+    let validation = replay(
+        &capture,
+        (&inventory, &ranking),
+        &settings,
+        &secrets,
+        Arc::new(SystemResolver),
+        &LoopbackOnly::default(),
     )
     .await;
     let prices = result(&validation, "ep-site-3");
@@ -495,18 +505,13 @@ async fn ssrf_targets_are_refused_before_any_connection() {
         residential_proxy: Some("socks5://u:never-used@127.0.0.1:1".to_owned()),
         ..ProxySecrets::default()
     };
-    let validation = validate(
-        ValidationInput {
-            capture: &capture,
-            inventory: &inventory,
-            ranking: &ranking,
-        },
-        ReplayEnvironment {
-            settings: &settings,
-            secrets: &secrets,
-            resolver: Arc::new(resolver),
-            transport: &NeverConnect,
-        },
+    let validation = replay(
+        &capture,
+        (&inventory, &ranking),
+        &settings,
+        &secrets,
+        Arc::new(resolver),
+        &NeverConnect,
     )
     .await;
     assert_eq!(validation.requests_spent, 0);
@@ -534,18 +539,13 @@ async fn hosts_not_in_the_capture_and_redirects_into_private_space_are_refused()
     let (inventory, ranking) = inventory_for(&capture, &["redirect"]);
     let transport = LoopbackOnly::default();
     let settings = settings(true);
-    let validation = validate(
-        ValidationInput {
-            capture: &capture,
-            inventory: &inventory,
-            ranking: &ranking,
-        },
-        ReplayEnvironment {
-            settings: &settings,
-            secrets: &ProxySecrets::default(),
-            resolver: Arc::new(SystemResolver),
-            transport: &transport,
-        },
+    let validation = replay(
+        &capture,
+        (&inventory, &ranking),
+        &settings,
+        &ProxySecrets::default(),
+        Arc::new(SystemResolver),
+        &transport,
     )
     .await;
     let redirect = result(&validation, "ep-redirect");
@@ -583,18 +583,13 @@ async fn ten_endpoints_on_loopback() {
     let settings = settings(true);
     let secrets = world.secrets();
     let started = Instant::now();
-    let validation = validate(
-        ValidationInput {
-            capture: &capture,
-            inventory: &inventory,
-            ranking: &ranking,
-        },
-        ReplayEnvironment {
-            settings: &settings,
-            secrets: &secrets,
-            resolver: Arc::new(SystemResolver),
-            transport: &LoopbackOnly::default(),
-        },
+    let validation = replay(
+        &capture,
+        (&inventory, &ranking),
+        &settings,
+        &secrets,
+        Arc::new(SystemResolver),
+        &LoopbackOnly::default(),
     )
     .await;
     let elapsed = started.elapsed();
@@ -780,18 +775,13 @@ async fn a_failing_proxy_is_reported_without_its_url_or_credentials() {
         residential_proxy: Some(socks.clone()),
         ..ProxySecrets::default()
     };
-    let validation = validate(
-        ValidationInput {
-            capture: &capture,
-            inventory: &inventory,
-            ranking: &ranking,
-        },
-        ReplayEnvironment {
-            settings: &settings(true),
-            secrets: &secrets,
-            resolver: Arc::new(SystemResolver),
-            transport: &LoopbackOnly::default(),
-        },
+    let validation = replay(
+        &capture,
+        (&inventory, &ranking),
+        &settings(true),
+        &secrets,
+        Arc::new(SystemResolver),
+        &LoopbackOnly::default(),
     )
     .await;
     let prices = result(&validation, "ep-site-3");
