@@ -1,11 +1,13 @@
 //! Where the server is and which API key to send: `~/.recon/config.toml` when it exists
 //! (keys `server` and `api_key`, the file `recon login` writes with mode 0600), overridden by
-//! the environment (`RECON_SERVER`, `RECON_API_KEY`). Parsed once at start-up.
+//! the environment (`RECON_SERVER`, `RECON_API_KEY`). Parsed once at start-up; a 0.2-format
+//! file is migrated on that first read (see [`crate::config_migration`]).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::config_migration;
 use crate::exit::Exit;
 
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
@@ -184,7 +186,7 @@ fn apply_changes(old: &str, changes: &[(&str, Option<&str>)]) -> String {
 }
 
 /// A TOML basic string; JSON's escapes are a subset of TOML's.
-fn toml_string(value: &str) -> String {
+pub(crate) fn toml_string(value: &str) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
@@ -203,7 +205,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut file = std::fs::OpenOptions::new()
@@ -219,19 +221,55 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
+/// Reads the config file; a file in the 0.2 format is migrated first (once: afterwards it is
+/// in the current shape), with a notice on stderr.
 pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_file(&text, path),
+        Ok(text) => match migrate_legacy(&text, path)? {
+            Some(file) => Ok(file),
+            None => parse_file(&text, path),
+        },
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
         Err(source) => Err(ConfigError::UnreadableFile {
             path: path.to_owned(),
             source,
         }),
     }
+}
+
+/// `Some` when `text` was in the 0.2 format: migrated on disk, or, when the file cannot be
+/// rewritten (a read-only home), used as it is for this run with a warning.
+fn migrate_legacy(text: &str, path: &Path) -> Result<Option<FileConfig>, ConfigError> {
+    // Malformed TOML is reported by parse_file, in the usual words.
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return Ok(None);
+    };
+    let legacy = match config_migration::detect(&table) {
+        Ok(Some(legacy)) => legacy,
+        Ok(None) => return Ok(None),
+        Err(reason) => {
+            return Err(ConfigError::BadFile {
+                path: path.to_owned(),
+                reason: format!("{reason} (in the 0.2 format)"),
+            })
+        }
+    };
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    match config_migration::migrate(path, text, &legacy) {
+        Ok(backup) => eprintln!(
+            "{}",
+            config_migration::notice(path, &backup, &legacy, home.as_deref())
+        ),
+        Err(error) => eprintln!(
+            "recon: warning: {} is in the 0.2 format and could not be migrated ({error}); using it as it is",
+            path.display()
+        ),
+    }
+    Ok(Some(legacy.file_config()))
 }
 
 fn parse_file(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
@@ -351,6 +389,55 @@ mod tests {
             read_file(&path).unwrap().api_key.as_deref(),
             Some("rec_live_x")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_legacy_file_is_migrated_once_with_a_private_backup() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("config.toml");
+        let old = "[default]\napi_url = \"https://recon.example/\"\ntoken = \"rec_live_old\"\n";
+        std::fs::write(&path, old).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+        let file = read_file(&path).unwrap();
+        assert_eq!(file.server.as_deref(), Some("https://recon.example/"));
+        assert_eq!(file.api_key.as_deref(), Some("rec_live_old"));
+        let backup = dir.path().join("config.toml.bak");
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), old);
+        for written in [&path, &backup] {
+            let mode = std::fs::metadata(written).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", written.display());
+        }
+        let migrated = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            migrated.contains("server = \"https://recon.example/\"\n"),
+            "{migrated}"
+        );
+
+        // Second run: already the current shape, nothing rewritten, no second backup.
+        let again = read_file(&path).unwrap();
+        assert_eq!(again.api_key.as_deref(), Some("rec_live_old"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), migrated);
+        assert!(!dir.path().join("config.toml.bak.1").exists());
+
+        // And the normal update path keeps working on the migrated file.
+        update_file(&path, &[("api_key", None)]).unwrap();
+        assert!(read_file(&path).unwrap().api_key.is_none());
+    }
+
+    #[test]
+    fn a_legacy_file_with_a_bad_value_names_it() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "token = 12\n").unwrap();
+        let error = read_file(&path).unwrap_err().to_string();
+        assert!(
+            error.ends_with("token must be a string (found integer) (in the 0.2 format)"),
+            "{error}"
+        );
+        assert!(!dir.path().join("config.toml.bak").exists());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod capture;
 mod capture_file;
 mod client;
 mod config;
+mod config_migration;
 mod display;
 mod exit;
 mod har;

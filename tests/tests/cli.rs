@@ -372,3 +372,69 @@ async fn login_checks_and_saves_the_key_logout_removes_it_and_failures_are_one_l
     assert!(one_error_line(&too_old).contains("needs a newer recon"));
     strict.stop().await;
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_0_2_config_file_is_migrated_on_first_run_and_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let stack = TestStack::start_roles(&recon_server::parse_targets("api").unwrap()).await;
+    let scan = stack.create_scan("prices").await;
+    let scan_id = scan.scan_id.to_string();
+    let home = tempfile::TempDir::new().unwrap();
+    let dir = home.path().join(".recon");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    // The 0.2 shape (see cli/src/config_migration.rs): a [default] profile with api_url/token.
+    let old = format!(
+        "[default]\napi_url = \"{}/\"\ntoken = \"{}\"\ntimeout = 30\n",
+        stack.api, stack.key
+    );
+    std::fs::write(&config, &old).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    // No RECON_SERVER / RECON_API_KEY: the server and key can only come from the old file.
+    let first = recon_plain(home.path(), &[], "", &["status", &scan_id, "--json"]).await;
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(0), "stderr: {stderr}");
+    let view: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(view["scan_id"], scan_id.as_str());
+    let notice = "recon: migrated ~/.recon/config.toml from the 0.2 format (backup: ~/.recon/config.toml.bak); not carried over: default.timeout";
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|line| line.contains("migrated"))
+            .collect::<Vec<_>>(),
+        vec![notice],
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("config.toml.bak")).unwrap(),
+        old
+    );
+    let migrated = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        migrated.contains(&format!("api_key = \"{}\"", stack.key)),
+        "{migrated}"
+    );
+    assert!(!migrated.contains("[default]"), "{migrated}");
+    for path in [&config, &dir.join("config.toml.bak")] {
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
+
+    // Said once: the second run reads the current shape silently.
+    let second = recon_plain(home.path(), &[], "", &["status", &scan_id, "--json"]).await;
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!stderr.contains("migrated"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), migrated);
+    assert!(!dir.join("config.toml.bak.1").exists());
+
+    // The migrated file is an ordinary config: logout edits it.
+    let logout = recon_plain(home.path(), &[], "", &["logout"]).await;
+    assert_eq!(logout.status.code(), Some(0));
+    assert!(!std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("api_key"));
+    stack.stop().await;
+}
