@@ -136,7 +136,11 @@ async fn relay(
     client.shutdown().await
 }
 
-async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+/// One HTTP/1.1 request: its head (request line and headers) and its `Content-Length` body;
+/// `None` when the peer closed before a whole head arrived.
+pub(crate) async fn read_request(
+    stream: &mut TcpStream,
+) -> std::io::Result<Option<(String, Vec<u8>)>> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
