@@ -107,13 +107,7 @@ async fn attempt_with_backoff(
     let mut outcome = replayer.attempt(record, request, profile, route).await;
     record_outcome(&outcome, result);
     if outcome.rate_limited {
-        let wait = outcome
-            .response
-            .as_ref()
-            .and_then(|response| rate_limit_of(response.status, &response.headers))
-            .and_then(|limit| limit.retry_after_secs)
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_BACKOFF);
+        let wait = outcome.backoff();
         let host = url::Url::parse(&request.url)
             .ok()
             .and_then(|url| url.host_str().map(str::to_owned))

@@ -1,12 +1,9 @@
 //! Diagnosis after a pass that needed the browser's headers or cookies: drop them one at a
 //! time (within the budget) and keep only those whose removal breaks the replay.
 
-use std::time::Duration;
-
 use recon_contracts::{MinimalRequest, ReplayChoice, ReplayProfile, RequestRecord};
 
-use crate::cascade::{DEFAULT_BACKOFF, MAX_BACKOFF};
-use crate::ratelimit::rate_limit_of;
+use crate::cascade::MAX_BACKOFF;
 
 use crate::proxy::Route;
 use crate::replay::{ExchangeFailure, Replayer};
@@ -94,13 +91,7 @@ async fn still_passes(
     diagnosis.sent += outcome.sent;
     if outcome.rate_limited {
         // Back off once, as the cascade does; a second refusal ends the diagnosis.
-        let wait = outcome
-            .response
-            .as_ref()
-            .and_then(|response| rate_limit_of(response.status, &response.headers))
-            .and_then(|limit| limit.retry_after_secs)
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_BACKOFF);
+        let wait = outcome.backoff();
         if wait > MAX_BACKOFF {
             return None;
         }

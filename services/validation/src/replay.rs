@@ -54,6 +54,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// How long the server asked us to wait (Retry-After), or the default back-off.
+    pub fn backoff(&self) -> std::time::Duration {
+        self.response
+            .as_ref()
+            .and_then(|response| {
+                crate::ratelimit::rate_limit_of(response.status, &response.headers)
+            })
+            .and_then(|limit| limit.retry_after_secs)
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(crate::cascade::DEFAULT_BACKOFF)
+    }
+
     pub fn passed(&self) -> bool {
         self.attempt.verdict == Verdict::Pass
     }
