@@ -1,25 +1,29 @@
 //! Reading request bodies within limits: a size cap while streaming (never buffering more than
-//! the cap), a deadline against slow senders, and gzip decoding with a cap on the inflated size.
+//! the cap), an idle timeout and an overall deadline against slow senders, and gzip decoding
+//! with a cap on the inflated size.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
 use axum::http::HeaderMap;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use recon_runtime::codec::{self, CodecError};
+use recon_runtime::config::HttpSettings;
 
 use crate::ApiError;
 
-const BODY_DEADLINE: Duration = Duration::from_secs(120);
 /// How much of a refused body is read and thrown away so the client, still sending, gets to
 /// read the 413 instead of a reset connection.
 const DRAIN_LIMIT: usize = 16 << 20;
 
+/// Reads the whole body, refusing it (413) past `limit` bytes, (408) when no bytes arrive for
+/// `http.body_idle_timeout` or the whole body takes longer than `http.body_timeout`.
 pub async fn read_limited(
     body: Body,
     headers: &HeaderMap,
     limit: usize,
+    http: &HttpSettings,
 ) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
@@ -29,35 +33,51 @@ pub async fn read_limited(
     if declared.is_some_and(|length| length > limit.saturating_add(DRAIN_LIMIT)) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
+    // Shared with the timeouts below: a body already known to be too large is answered 413
+    // even when the client then stalls, since that is the refusal it needs to act on.
+    let too_large = AtomicBool::new(declared.is_some_and(|length| length > limit));
     let collect = async {
         let mut buffer = BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
-        let mut too_large = declared.is_some_and(|length| length > limit);
         let mut drained = 0usize;
         let mut stream = body.into_data_stream();
-        while let Some(chunk) = stream.next().await {
+        let idle = http.body_idle_timeout;
+        loop {
+            let Ok(next) = tokio::time::timeout(idle, stream.next()).await else {
+                return Err(ApiError::Timeout(format!(
+                    "the request body stalled: no bytes for {} s",
+                    idle.as_secs_f64()
+                )));
+            };
+            let Some(chunk) = next else {
+                break;
+            };
             let chunk = chunk.map_err(|err| {
                 ApiError::bad_request("bad_body", format!("could not read the body: {err}"))
             })?;
-            if too_large {
+            if too_large.load(Ordering::Relaxed) {
                 drained += chunk.len();
                 if drained > DRAIN_LIMIT {
                     break;
                 }
             } else if buffer.len() + chunk.len() > limit {
-                too_large = true;
+                too_large.store(true, Ordering::Relaxed);
                 buffer = BytesMut::new();
             } else {
                 buffer.extend_from_slice(&chunk);
             }
         }
-        if too_large {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
         Ok(buffer.freeze())
     };
-    tokio::time::timeout(BODY_DEADLINE, collect)
-        .await
-        .map_err(|_| ApiError::Timeout)?
+    let outcome = tokio::time::timeout(http.body_timeout, collect).await;
+    if too_large.load(Ordering::Relaxed) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    outcome.map_err(|_| {
+        ApiError::Timeout(format!(
+            "the request body was not complete within {} s",
+            http.body_timeout.as_secs_f64()
+        ))
+    })?
 }
 
 /// Whether the body is gzip (`Content-Encoding: gzip`); other encodings are refused.

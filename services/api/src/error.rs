@@ -24,8 +24,11 @@ pub enum ApiError {
     /// An endpoint retired for good.
     #[error("{0}")]
     Gone(String),
-    #[error("request body not received in time")]
-    Timeout,
+    /// The request body stalled or took too long; the message says which.
+    #[error("{0}")]
+    Timeout(String),
+    #[error("request target longer than {limit} bytes")]
+    UriTooLong { limit: usize },
     /// A dependency (database, NATS, blob store) is down: retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -59,7 +62,8 @@ impl ApiError {
             }
             ApiError::UpgradeRequired(_) => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             ApiError::Gone(_) => (StatusCode::GONE, "gone"),
-            ApiError::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            ApiError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            ApiError::UriTooLong { .. } => (StatusCode::URI_TOO_LONG, "uri_too_long"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

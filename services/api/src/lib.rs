@@ -6,15 +6,17 @@ mod auth;
 mod body;
 mod client_version;
 mod error;
+mod guard;
 mod http_metrics;
 mod notify;
 pub mod ops;
 mod routes;
+mod serve;
 mod state;
 
 use std::net::SocketAddr;
 
-use recon_runtime::config::VersionPolicy;
+use recon_runtime::config::{HttpSettings, VersionPolicy};
 use recon_runtime::stage::Deps;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +30,8 @@ pub struct ApiSettings {
     /// Base of the URLs handed to clients; `None` uses the bound address.
     pub public_url: Option<String>,
     pub versions: VersionPolicy,
+    /// Header deadline, header caps and body timeouts of the listener.
+    pub http: HttpSettings,
 }
 
 pub struct Application {
@@ -60,10 +64,10 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let notifier = notify::spawn_listener(self.state.deps.db.clone(), shutdown.clone());
         let state = self.state.with_notifier(notifier);
+        let http = state.settings.http.clone();
+        let grace = state.deps.pipeline.shutdown_grace;
         let app = routes::router(state);
         tracing::info!(address = %self.address, "api listening");
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
+        serve::serve(self.listener, app, &http, grace, shutdown).await
     }
 }

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use recon_runtime::config::HttpSettings;
 use recon_runtime::stage::Deps;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -14,6 +15,8 @@ pub fn ops_router(deps: Deps) -> Router {
         .route("/healthz", get(crate::routes::healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::routes::metrics))
+        .fallback(|| async { crate::ApiError::NotFound("no such endpoint".to_owned()) })
+        .layer(axum::middleware::from_fn(crate::guard::shape_errors))
         .with_state(deps)
 }
 
@@ -27,13 +30,14 @@ async fn readyz(State(deps): State<Deps>) -> (StatusCode, Json<Value>) {
     (status, Json(readiness.body))
 }
 
-/// Serves the operations endpoints on `listener` until `shutdown`.
+/// Serves the operations endpoints on `listener` until `shutdown`, with the same header
+/// deadline and caps as the api.
 pub async fn serve_ops(
     listener: tokio::net::TcpListener,
     deps: Deps,
+    http: HttpSettings,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, ops_router(deps))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    let grace = deps.pipeline.shutdown_grace;
+    crate::serve::serve(listener, ops_router(deps), &http, grace, shutdown).await
 }

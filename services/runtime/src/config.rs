@@ -30,6 +30,35 @@ pub struct ServerConfig {
     pub pipeline: PipelineSettings,
     pub limits: CaptureLimits,
     pub versions: VersionPolicy,
+    pub http: HttpSettings,
+}
+
+/// How the HTTP listeners (api and ops) protect themselves from slow or oversized requests.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// A connection that has not sent a complete request head this long after it opened (or
+    /// after its previous response) is closed without an answer.
+    pub header_read_timeout: Duration,
+    /// A request body that delivers no bytes for this long is refused with 408.
+    pub body_idle_timeout: Duration,
+    /// A request body must be complete within this long, however steadily it trickles.
+    pub body_timeout: Duration,
+    /// Largest request line plus headers, in bytes; larger heads get 431 and a closed connection.
+    pub max_header_bytes: usize,
+    /// Most header fields in one request; more get 431 and a closed connection.
+    pub max_headers: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            header_read_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(20),
+            body_timeout: Duration::from_secs(120),
+            max_header_bytes: 64 << 10,
+            max_headers: 100,
+        }
+    }
 }
 
 /// How the stage loop treats JetStream deliveries.
@@ -243,6 +272,7 @@ impl ServerConfig {
                 version_defaults.legacy_complete_sunset,
             )?,
         };
+        let http = http_settings(&get)?;
         Ok(ServerConfig {
             database_url: required(&get, "DATABASE_URL")?,
             nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".to_owned()),
@@ -262,8 +292,54 @@ impl ServerConfig {
             pipeline,
             limits,
             versions,
+            http,
         })
     }
+}
+
+fn http_settings(get: &impl Fn(&str) -> Option<String>) -> Result<HttpSettings, ConfigError> {
+    let defaults = HttpSettings::default();
+    let positive = |variable: &'static str, default: Duration| {
+        let value = seconds(get, variable, default)?;
+        if value.is_zero() {
+            return Err(ConfigError {
+                variable,
+                problem: "must be more than 0 seconds".to_owned(),
+            });
+        }
+        Ok(value)
+    };
+    let settings = HttpSettings {
+        header_read_timeout: positive(
+            "RECON_HEADER_READ_TIMEOUT_SECS",
+            defaults.header_read_timeout,
+        )?,
+        body_idle_timeout: positive("RECON_BODY_IDLE_TIMEOUT_SECS", defaults.body_idle_timeout)?,
+        body_timeout: positive("RECON_BODY_TIMEOUT_SECS", defaults.body_timeout)?,
+        max_header_bytes: parse_or(
+            get,
+            "RECON_MAX_HEADER_BYTES",
+            Some(defaults.max_header_bytes),
+        )?,
+        max_headers: parse_or(get, "RECON_MAX_HEADERS", Some(defaults.max_headers))?,
+    };
+    // Below these a normal client (a User-Agent, a key, a content type) cannot get through.
+    if settings.max_header_bytes < 4096 {
+        return Err(ConfigError {
+            variable: "RECON_MAX_HEADER_BYTES",
+            problem: format!(
+                "{} is too small; use at least 4096",
+                settings.max_header_bytes
+            ),
+        });
+    }
+    if settings.max_headers < 16 {
+        return Err(ConfigError {
+            variable: "RECON_MAX_HEADERS",
+            problem: format!("{} is too small; use at least 16", settings.max_headers),
+        });
+    }
+    Ok(settings)
 }
 
 fn default_data_dir() -> PathBuf {
@@ -399,6 +475,33 @@ mod tests {
         assert!(config.blob_url.starts_with("file://"));
         assert!(config.secrets_url.ends_with("secrets.json"));
         assert!(!config.validation.allow_loopback);
+        assert_eq!(config.http.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.http.max_headers, 100);
+    }
+
+    #[test]
+    fn http_limits_are_read_and_checked() {
+        let config = config(&[
+            ("DATABASE_URL", "x"),
+            ("RECON_HEADER_READ_TIMEOUT_SECS", "0.5"),
+            ("RECON_BODY_IDLE_TIMEOUT_SECS", "2"),
+            ("RECON_MAX_HEADER_BYTES", "16384"),
+        ])
+        .unwrap();
+        assert_eq!(config.http.header_read_timeout, Duration::from_millis(500));
+        assert_eq!(config.http.body_idle_timeout, Duration::from_secs(2));
+        assert_eq!(config.http.body_timeout, Duration::from_secs(120));
+        assert_eq!(config.http.max_header_bytes, 16384);
+        for (variable, value) in [
+            ("RECON_HEADER_READ_TIMEOUT_SECS", "0"),
+            ("RECON_BODY_TIMEOUT_SECS", "-1"),
+            ("RECON_MAX_HEADER_BYTES", "100"),
+            ("RECON_MAX_HEADERS", "many"),
+        ] {
+            let err =
+                super::tests::config(&[("DATABASE_URL", "x"), (variable, value)]).unwrap_err();
+            assert_eq!(err.variable, variable, "{err}");
+        }
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub async fn start(
                     listen: config.listen,
                     public_url: config.public_url.clone(),
                     versions: config.versions.clone(),
+                    http: config.http.clone(),
                 };
                 let app = recon_api::Application::build(settings, deps)
                     .await
@@ -166,8 +167,10 @@ pub async fn start(
             .await
             .with_context(|| format!("cannot listen on {listen} (RECON_OPS_LISTEN)"))?;
         ops_address = Some(listener.local_addr()?);
-        let (deps, shutdown) = (deps.clone(), shutdown.clone());
-        tasks.spawn(async move { Ok(recon_api::ops::serve_ops(listener, deps, shutdown).await?) });
+        let (deps, http, shutdown) = (deps.clone(), config.http.clone(), shutdown.clone());
+        tasks.spawn(
+            async move { Ok(recon_api::ops::serve_ops(listener, deps, http, shutdown).await?) },
+        );
     }
     if roles.contains(&Role::Api) {
         let (deps, shutdown) = (deps.clone(), shutdown.clone());

@@ -31,7 +31,13 @@ pub async fn upload(
         .ok_or_else(ApiError::scan_not_found)?;
 
     let gzip = body::is_gzip(&headers)?;
-    let wire = body::read_limited(request_body, &headers, limits.max_capture_bytes).await?;
+    let wire = body::read_limited(
+        request_body,
+        &headers,
+        limits.max_capture_bytes,
+        &state.settings.http,
+    )
+    .await?;
     let json = if gzip {
         body::inflate(&wire, limits.max_capture_decoded_bytes)?
     } else {

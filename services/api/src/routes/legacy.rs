@@ -34,7 +34,13 @@ pub async fn complete(
         recon_runtime::db::scans::get_for_account(&state.deps.db, super::scan_id(&id)?, account_id)
             .await?
             .ok_or_else(ApiError::scan_not_found)?;
-    let bytes = body::read_limited(request_body, &headers, MAX_LEGACY_BODY).await?;
+    let bytes = body::read_limited(
+        request_body,
+        &headers,
+        MAX_LEGACY_BODY,
+        &state.settings.http,
+    )
+    .await?;
     let bytes = if body::is_gzip(&headers)? {
         body::inflate(&bytes, MAX_LEGACY_BODY)?
     } else {

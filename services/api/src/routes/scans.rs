@@ -80,7 +80,13 @@ pub async fn create(
     headers: HeaderMap,
     request_body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
-    let bytes = body::read_limited(request_body, &headers, MAX_CREATE_BODY).await?;
+    let bytes = body::read_limited(
+        request_body,
+        &headers,
+        MAX_CREATE_BODY,
+        &state.settings.http,
+    )
+    .await?;
     let request: CreateScanRequest = body::parse_json(&bytes, "scan request")?;
     let valid = ValidScan::parse(request)?;
     let client_version = headers
