@@ -79,7 +79,8 @@ pub fn analyze(capture: &Capture, detection: &Detection) -> Inventory {
             endpoint_of[member.sample.index].get_or_insert_with(|| id.clone());
         }
     }
-    let index = provenance::Index::build(&samples);
+    let wanted = provenance::wanted_values(groups.groups.values().flatten());
+    let index = provenance::Index::build(&samples, &wanted);
     let context = provenance::Context {
         samples: &samples,
         index: &index,

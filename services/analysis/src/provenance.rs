@@ -3,7 +3,8 @@
 //! response header, a redirect, or the page's JavaScript when no response set a cookie.
 //! This is the chain of requests a scraper has to replay before the endpoint answers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use recon_contracts::{MintedBy, ParameterLocation, Provenance, ResourceType, ValueSource};
 use regex::Regex;
@@ -65,7 +66,9 @@ fn worth_indexing(value: &str) -> bool {
 }
 
 impl Index {
-    pub fn build(samples: &[Sample<'_>]) -> Index {
+    /// Indexes the responses' values, keeping only those in `wanted` (what requests send):
+    /// most response values are never sent back, and storing them all dominated analysis time.
+    pub fn build(samples: &[Sample<'_>], wanted: &Wanted<'_>) -> Index {
         let mut index = Index {
             values: HashMap::new(),
             set_cookies: HashMap::new(),
@@ -107,14 +110,14 @@ impl Index {
                             .entry(cookie.trim().to_owned())
                             .or_default()
                             .push(i);
-                        index.insert(value.trim(), i, MintedBy::SetCookie, cookie.trim());
+                        index.insert(wanted, value.trim(), i, MintedBy::SetCookie, cookie.trim());
                     }
                 } else if name == "location" {
                     if let Ok(url) = url::Url::parse(&sample.request.url)
                         .and_then(|base| base.join(&header.value))
                     {
                         for (key, value) in url.query_pairs() {
-                            index.insert(&value, i, MintedBy::Redirect, &key);
+                            index.insert(wanted, &value, i, MintedBy::Redirect, &key);
                         }
                     }
                 } else if name.contains("token")
@@ -122,22 +125,29 @@ impl Index {
                     || name.contains("xsrf")
                     || name.contains("nonce")
                 {
-                    index.insert(&header.value, i, MintedBy::ResponseHeader, &name);
+                    index.insert(wanted, &header.value, i, MintedBy::ResponseHeader, &name);
                 }
             }
             if let Some(json) = &sample.response_json {
-                index.walk_json(json, i, &mut String::new(), 0);
+                index.walk_json(wanted, json, i, &mut String::new(), 0);
             } else if sample.mime.contains("html") {
                 if let Some(body) = response.body.as_ref().and_then(|b| b.as_text()) {
-                    index.scan_html(body, i);
+                    index.scan_html(wanted, body, i);
                 }
             }
         }
         index
     }
 
-    fn insert(&mut self, value: &str, sample: usize, how: MintedBy, field: &str) {
-        if worth_indexing(value) && !self.values.contains_key(value) {
+    fn insert(
+        &mut self,
+        wanted: &Wanted<'_>,
+        value: &str,
+        sample: usize,
+        how: MintedBy,
+        field: &str,
+    ) {
+        if worth_indexing(value) && wanted.contains(value) && !self.values.contains_key(value) {
             self.values.insert(
                 value.to_owned(),
                 Source {
@@ -149,21 +159,33 @@ impl Index {
         }
     }
 
-    fn walk_json(&mut self, value: &Value, sample: usize, path: &mut String, depth: usize) {
+    fn walk_json(
+        &mut self,
+        wanted: &Wanted<'_>,
+        value: &Value,
+        sample: usize,
+        path: &mut String,
+        depth: usize,
+    ) {
         if depth > 12 {
             return;
         }
         match value {
-            Value::String(s) => self.insert(s, sample, MintedBy::JsonField, path),
-            Value::Number(n) if n.is_i64() || n.is_u64() => {
-                let text = n.to_string();
-                self.insert(&text, sample, MintedBy::JsonField, path);
+            Value::String(s) => self.insert(wanted, s, sample, MintedBy::JsonField, path),
+            Value::Number(n) => {
+                let integer = n
+                    .as_i64()
+                    .map(i128::from)
+                    .or_else(|| n.as_u64().map(i128::from));
+                if integer.is_some_and(|integer| wanted.integers.contains(&integer)) {
+                    self.insert(wanted, &n.to_string(), sample, MintedBy::JsonField, path);
+                }
             }
             Value::Array(items) => {
                 let len = path.len();
                 path.push_str("[]");
                 for item in items {
-                    self.walk_json(item, sample, path, depth + 1);
+                    self.walk_json(wanted, item, sample, path, depth + 1);
                 }
                 path.truncate(len);
             }
@@ -174,7 +196,7 @@ impl Index {
                         path.push('.');
                     }
                     path.push_str(key);
-                    self.walk_json(item, sample, path, depth + 1);
+                    self.walk_json(wanted, item, sample, path, depth + 1);
                     path.truncate(len);
                 }
             }
@@ -182,13 +204,13 @@ impl Index {
         }
     }
 
-    fn scan_html(&mut self, body: &str, sample: usize) {
+    fn scan_html(&mut self, wanted: &Wanted<'_>, body: &str, sample: usize) {
         let body = &body[..floor_boundary(body, MAX_HTML_SCAN)];
         let (input, meta, _) = html_patterns();
         for tag in input.find_iter(body) {
             let attrs = attributes(tag.as_str());
             if let (Some(name), Some(value)) = (attrs.get("name"), attrs.get("value")) {
-                self.insert(value, sample, MintedBy::HtmlInput, name);
+                self.insert(wanted, value, sample, MintedBy::HtmlInput, name);
             }
         }
         for tag in meta.find_iter(body) {
@@ -197,7 +219,7 @@ impl Index {
                 attrs.get("name").or_else(|| attrs.get("property")),
                 attrs.get("content"),
             ) {
-                self.insert(content, sample, MintedBy::HtmlMeta, name);
+                self.insert(wanted, content, sample, MintedBy::HtmlMeta, name);
             }
         }
     }
@@ -232,6 +254,117 @@ fn is_token_name(name: &str) -> bool {
     ]
     .iter()
     .any(|w| lower.contains(w))
+}
+
+/// The values requests send that provenance may trace; [`Index::build`] keeps only these.
+pub struct Wanted<'s> {
+    text: HashSet<Cow<'s, str>>,
+    /// The integers among them, so JSON numbers are checked without formatting each one.
+    integers: HashSet<i128>,
+}
+
+impl Wanted<'_> {
+    fn contains(&self, value: &str) -> bool {
+        self.text.contains(value)
+    }
+}
+
+/// A value one request of an endpoint sends.
+struct Sent<'s> {
+    location: ParameterLocation,
+    name: Cow<'s, str>,
+    value: Cow<'s, str>,
+    /// Listed even when no response minted it (tokens, auth headers).
+    always: bool,
+}
+
+fn scalar(value: &Value) -> Option<Cow<'_, str>> {
+    value
+        .as_str()
+        .map(Cow::Borrowed)
+        .or_else(|| value.as_i64().map(|n| Cow::Owned(n.to_string())))
+}
+
+/// Path parameters, query values, body values (GraphQL variables, JSON fields, form pairs)
+/// and token-like headers: what provenance looks up (cookies are traced by name instead).
+fn sent_values<'s>(member: &Member<'s, '_>) -> Vec<Sent<'s>> {
+    let sample: &'s Sample<'_> = member.sample;
+    let mut sent = Vec::new();
+    for param in member.path_params {
+        sent.push(Sent {
+            location: ParameterLocation::Path,
+            name: Cow::Borrowed(&param.name),
+            value: Cow::Borrowed(&param.value),
+            always: false,
+        });
+    }
+    let mut pair = |location, name: &'s str, value: Cow<'s, str>| {
+        sent.push(Sent {
+            location,
+            name: Cow::Borrowed(name),
+            value,
+            always: is_token_name(name),
+        })
+    };
+    for (name, value) in &sample.query {
+        pair(ParameterLocation::Query, name, Cow::Borrowed(value));
+    }
+    let json_fields = match (member.operation, &sample.body) {
+        (Some(i), _) => sample
+            .operations
+            .get(i)
+            .and_then(|operation| operation.variables.as_ref()),
+        (None, RequestBody::Json(object)) => Some(object),
+        _ => None,
+    };
+    if let Some(Value::Object(fields)) = json_fields {
+        for (name, value) in fields {
+            if let Some(value) = scalar(value) {
+                pair(ParameterLocation::Body, name, value);
+            }
+        }
+    }
+    if let (None, RequestBody::Form(pairs)) = (member.operation, &sample.body) {
+        for (name, value) in pairs {
+            pair(ParameterLocation::Body, name, Cow::Borrowed(value));
+        }
+    }
+    for header in &sample.request.request_headers {
+        let name = header.name.to_ascii_lowercase();
+        let auth_like = name == "authorization" || is_token_name(&name);
+        if auth_like || (name.starts_with("x-") && header.value.len() >= 8) {
+            sent.push(Sent {
+                location: ParameterLocation::Header,
+                name: Cow::Owned(name),
+                value: Cow::Borrowed(&header.value),
+                always: auth_like,
+            });
+        }
+    }
+    sent
+}
+
+/// Every value the endpoints' requests send, as lookups see it (a bearer token unprefixed).
+pub fn wanted_values<'m, 's: 'm, 'c: 's>(
+    members: impl IntoIterator<Item = &'m Member<'s, 'c>>,
+) -> Wanted<'s> {
+    let text: HashSet<Cow<'s, str>> = members
+        .into_iter()
+        .flat_map(|member| sent_values(member))
+        .map(|sent| match sent.value {
+            Cow::Borrowed(value) => Cow::Borrowed(value.strip_prefix("Bearer ").unwrap_or(value)),
+            Cow::Owned(value) => Cow::Owned(value),
+        })
+        .collect();
+    let integers = text
+        .iter()
+        .filter_map(|value| {
+            let number = value.parse::<i128>().ok()?;
+            // `007` is not the number 7 as a JSON document writes it.
+            (number.to_string() == *value).then_some(number)
+        })
+        .collect();
+    Wanted { text, integers }
 }
 
 pub struct Context<'a, 'c> {
@@ -301,48 +434,8 @@ impl Context<'_, '_> {
                     found.insert((location, name.to_owned()), minted);
                 }
             };
-            for param in member.path_params {
-                consider(ParameterLocation::Path, &param.name, &param.value, false);
-            }
-            for (name, value) in &sample.query {
-                consider(ParameterLocation::Query, name, value, is_token_name(name));
-            }
-            let body_values: Vec<(String, String)> = match (member.operation, &sample.body) {
-                (Some(i), _) => match sample
-                    .operations
-                    .get(i)
-                    .and_then(|op| op.variables.as_ref())
-                {
-                    Some(Value::Object(vars)) => vars
-                        .iter()
-                        .filter_map(|(k, v)| {
-                            v.as_str()
-                                .map(|s| (k.clone(), s.to_owned()))
-                                .or_else(|| v.as_i64().map(|n| (k.clone(), n.to_string())))
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                },
-                (None, RequestBody::Json(Value::Object(object))) => object
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        v.as_str()
-                            .map(|s| (k.clone(), s.to_owned()))
-                            .or_else(|| v.as_i64().map(|n| (k.clone(), n.to_string())))
-                    })
-                    .collect(),
-                (None, RequestBody::Form(pairs)) => pairs.clone(),
-                _ => Vec::new(),
-            };
-            for (name, value) in &body_values {
-                consider(ParameterLocation::Body, name, value, is_token_name(name));
-            }
-            for header in &sample.request.request_headers {
-                let name = header.name.to_ascii_lowercase();
-                let auth_like = name == "authorization" || is_token_name(&name);
-                if auth_like || (name.starts_with("x-") && header.value.len() >= 8) {
-                    consider(ParameterLocation::Header, &name, &header.value, auth_like);
-                }
+            for sent in sent_values(member) {
+                consider(sent.location, &sent.name, &sent.value, sent.always);
             }
             if let Some(cookies) = sample.request.request_header("cookie") {
                 for (name, _) in cookie_pairs(cookies) {

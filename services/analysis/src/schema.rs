@@ -82,27 +82,50 @@ fn string_format(text: &str) -> Format {
 impl Shape {
     pub fn of(value: &Value) -> Shape {
         let mut shape = Shape::default();
+        shape.add(value);
+        shape
+    }
+
+    /// Merges one value in place: `absorb(Shape::of(value))` without building the value's
+    /// own shape first (the hot path over thousands of samples).
+    pub fn add(&mut self, value: &Value) {
         match value {
-            Value::Null => shape.null = true,
-            Value::Bool(_) => shape.boolean = true,
-            Value::Number(n) if n.is_i64() || n.is_u64() => shape.integer = true,
-            Value::Number(_) => shape.number = true,
-            Value::String(text) => shape.string = Some(string_format(text)),
-            Value::Array(items) => {
-                let merged = items.iter().map(Shape::of).reduce(Shape::merge_owned);
-                shape.array = Some(merged.map(Box::new));
-            }
-            Value::Object(map) => {
-                shape.object = Some(ObjectShape {
-                    seen: 1,
-                    fields: map
-                        .iter()
-                        .map(|(k, v)| (k.clone(), (Shape::of(v), 1)))
-                        .collect(),
+            Value::Null => self.null = true,
+            Value::Bool(_) => self.boolean = true,
+            Value::Number(n) if n.is_i64() || n.is_u64() => self.integer = true,
+            Value::Number(_) => self.number = true,
+            Value::String(text) => {
+                let format = string_format(text);
+                self.string = Some(match self.string.take() {
+                    Some(current) => current.merge(&format),
+                    None => format,
                 });
             }
+            Value::Array(items) => {
+                let slot = self.array.get_or_insert(None);
+                for item in items {
+                    match slot {
+                        Some(shape) => shape.add(item),
+                        None => *slot = Some(Box::new(Shape::of(item))),
+                    }
+                }
+            }
+            Value::Object(map) => {
+                let object = self.object.get_or_insert_with(ObjectShape::default);
+                object.seen += 1;
+                for (key, item) in map {
+                    match object.fields.get_mut(key.as_str()) {
+                        Some((shape, count)) => {
+                            shape.add(item);
+                            *count += 1;
+                        }
+                        None => {
+                            object.fields.insert(key.clone(), (Shape::of(item), 1));
+                        }
+                    }
+                }
+            }
         }
-        shape
     }
 
     pub fn merge(&self, other: &Shape) -> Shape {
@@ -249,11 +272,7 @@ impl Shape {
 pub fn infer<'v>(values: impl IntoIterator<Item = &'v Value>) -> Option<Shape> {
     let mut merged: Option<Shape> = None;
     for value in values {
-        let shape = Shape::of(value);
-        match merged.as_mut() {
-            Some(current) => current.absorb(shape),
-            None => merged = Some(shape),
-        }
+        merged.get_or_insert_with(Shape::default).add(value);
     }
     merged
 }
@@ -345,6 +364,12 @@ pub(crate) mod tests {
     }
 
     proptest! {
+        #[test]
+        fn adding_values_in_place_equals_merging_their_shapes(samples in prop::collection::vec(json_value(), 1..8)) {
+            let merged = samples.iter().map(Shape::of).reduce(|a, b| a.merge(&b));
+            prop_assert_eq!(infer(&samples), merged);
+        }
+
         #[test]
         fn every_sample_validates_against_the_merged_schema(samples in prop::collection::vec(json_value(), 1..8)) {
             let schema = infer(&samples).unwrap().to_schema();
