@@ -8,6 +8,7 @@ mod client_version;
 mod error;
 mod guard;
 mod http_metrics;
+mod ingest;
 mod notify;
 pub mod ops;
 mod routes;

@@ -6,6 +6,7 @@ use recon_runtime::stage::Deps;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::ingest::Decoder;
 use crate::ApiSettings;
 
 #[derive(Clone)]
@@ -15,6 +16,7 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Scan ids with a newly recorded event (fed by Postgres LISTEN).
     pub new_events: broadcast::Sender<Uuid>,
+    pub decoder: Decoder,
 }
 
 impl AppState {
@@ -25,6 +27,7 @@ impl AppState {
             settings: Arc::new(settings),
             public_url: public_url.trim_end_matches('/').into(),
             new_events,
+            decoder: Decoder::new(),
         }
     }
 

@@ -7,11 +7,8 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use bytes::Bytes;
 use recon_contracts::{names, CaptureAccepted, ScanStatus};
-use recon_runtime::codec;
 use recon_runtime::db::scans;
-use sha2::{Digest, Sha256};
 
 use crate::auth::Account;
 use crate::{body, ApiError, AppState};
@@ -38,22 +35,9 @@ pub async fn upload(
         &state.settings.http,
     )
     .await?;
-    let json = if gzip {
-        body::inflate(&wire, limits.max_capture_decoded_bytes)?
-    } else {
-        wire.to_vec()
-    };
-    let capture: recon_contracts::Capture = body::parse_json(&json, "capture")?;
-    capture
-        .validate()
-        .map_err(|err| ApiError::bad_request("invalid_capture", err.to_string()))?;
-    let digest = Sha256::digest(&json).to_vec();
-    let stored = if gzip {
-        wire
-    } else {
-        Bytes::from(codec::gzip(&json))
-    };
-    drop(json);
+    let decoded = state.decoder.decode(wire, gzip, limits.clone()).await?;
+    let digest = decoded.digest;
+    let stored = decoded.stored;
 
     let mut tx = state.deps.db.begin().await?;
     let scan = scans::lock_for_account(&mut tx, scan_id, account_id)
@@ -93,6 +77,6 @@ pub async fn upload(
         .await
         .map_err(|err| ApiError::Unavailable(format!("could not queue the scan: {err}")))?;
     tx.commit().await?;
-    tracing::info!(%scan_id, bytes = size, requests = capture.requests.len(), "capture queued");
+    tracing::info!(%scan_id, bytes = size, requests = decoded.requests, "capture queued");
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }
