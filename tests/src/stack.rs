@@ -168,16 +168,21 @@ impl TestStack {
         response.json().await.expect("scan body")
     }
 
+    /// POST /scans/{id}/capture with a gzipped capture body, as the CLI sends it.
+    pub fn capture_request(&self, scan_id: Uuid, gzip_body: Vec<u8>) -> reqwest::RequestBuilder {
+        self.authed(
+            self.http
+                .post(self.url(&format!("/scans/{scan_id}/capture"))),
+        )
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gzip_body)
+    }
+
     pub async fn upload(&self, scan_id: Uuid, capture: &Capture) -> CaptureAccepted {
         let body = recon_runtime::codec::to_gzip_json(capture).expect("gzip");
         let response = self
-            .authed(
-                self.http
-                    .post(self.url(&format!("/scans/{scan_id}/capture"))),
-            )
-            .header("content-type", "application/json")
-            .header("content-encoding", "gzip")
-            .body(body)
+            .capture_request(scan_id, body)
             .send()
             .await
             .expect("POST capture");

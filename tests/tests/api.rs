@@ -296,13 +296,7 @@ async fn a_five_megabyte_capture_is_accepted_quickly() {
         let scan_id = stack.create_scan("prices").await.scan_id;
         let started = std::time::Instant::now();
         let response = stack
-            .authed(
-                stack
-                    .http
-                    .post(stack.url(&format!("/scans/{scan_id}/capture"))),
-            )
-            .header("content-encoding", "gzip")
-            .body(body.clone())
+            .capture_request(scan_id, body.clone())
             .send()
             .await
             .unwrap();

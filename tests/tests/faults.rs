@@ -166,14 +166,7 @@ async fn repeated_nats_restarts_at_arbitrary_points_lose_no_scan() {
 /// POSTs the same gzip body and returns the status and the JSON answer.
 async fn post_capture(stack: &TestStack, scan_id: Uuid, body: Vec<u8>) -> (u16, serde_json::Value) {
     let response = stack
-        .authed(
-            stack
-                .http
-                .post(stack.url(&format!("/scans/{scan_id}/capture"))),
-        )
-        .header("content-type", "application/json")
-        .header("content-encoding", "gzip")
-        .body(body)
+        .capture_request(scan_id, body)
         .send()
         .await
         .expect("POST capture");
