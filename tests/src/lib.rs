@@ -6,6 +6,7 @@
 pub mod canaries;
 pub mod capture_site;
 pub mod fixtures;
+pub mod lamp_shop;
 mod nats_server;
 pub mod protected_site;
 pub mod proxy;
