@@ -27,7 +27,9 @@ pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(bytes.len().saturating_mul(4).min(limit));
     let decoder = flate2::read::MultiGzDecoder::new(bytes);
     decoder
-        .take(limit as u64 + 1)
+        // One byte past the limit tells "exactly the limit" from "more"; saturating, so
+        // `usize::MAX` (no limit) does not wrap to a zero-byte read.
+        .take((limit as u64).saturating_add(1))
         .read_to_end(&mut out)
         .map_err(CodecError::Gzip)?;
     if out.len() > limit {
@@ -54,6 +56,14 @@ mod tests {
         let bytes = to_gzip_json(&value).unwrap();
         let back: serde_json::Value = from_gzip_json(&bytes, 1 << 20).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn no_limit_reads_everything() {
+        // Found by the capture_decode fuzz target: `limit + 1` overflowed for usize::MAX.
+        let bytes = to_gzip_json(&serde_json::json!({"a": 1})).unwrap();
+        let back: serde_json::Value = from_gzip_json(&bytes, usize::MAX).unwrap();
+        assert_eq!(back, serde_json::json!({"a": 1}));
     }
 
     #[test]
