@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime};
 use recon_contracts::{
-    header_value, is_http_url, Body, BodyEncoding, Capture, CaptureSource, Cookie, Header,
-    Initiator, Page, RequestRecord, ResourceType, ResponseRecord, StreamKind, StreamSummary,
-    Timing, CAPTURE_FORMAT_VERSION,
+    header_value, is_http_url, is_network_url, Body, BodyEncoding, Capture, CaptureSource, Cookie,
+    Header, Initiator, Page, RequestRecord, ResourceType, ResponseRecord, StreamKind,
+    StreamSummary, Timing, CAPTURE_FORMAT_VERSION,
 };
 use serde::{Deserialize, Deserializer};
 use url::Url;
@@ -366,10 +366,7 @@ impl Importer {
             self.skipped += 1;
             return Ok(());
         }
-        let url_text = if is_http_url(raw_url)
-            || raw_url.starts_with("ws://")
-            || raw_url.starts_with("wss://")
-        {
+        let url_text = if is_network_url(raw_url) {
             raw_url.to_owned()
         } else {
             url.as_str().to_owned()

@@ -308,10 +308,7 @@ impl Capture {
         }
         let mut seen = std::collections::HashSet::with_capacity(self.requests.len());
         for request in &self.requests {
-            let scheme_ok = is_http_url(&request.url)
-                || request.url.starts_with("ws://")
-                || request.url.starts_with("wss://");
-            if !scheme_ok {
+            if !is_network_url(&request.url) {
                 return Err(CaptureError::BadRequestUrl {
                     id: request.id.clone(),
                     url: request.url.clone(),
@@ -323,6 +320,12 @@ impl Capture {
         }
         Ok(())
     }
+}
+
+/// A URL a capture's request may have: HTTP(S) or a WebSocket. `data:`, `blob:` and extension
+/// URLs are no network traffic.
+pub fn is_network_url(url: &str) -> bool {
+    is_http_url(url) || url.starts_with("ws://") || url.starts_with("wss://")
 }
 
 /// An absolute `http://` or `https://` URL with a host.

@@ -378,6 +378,11 @@ impl Recorder {
             }
         }
 
+        // data:, blob: and extension URLs are no network traffic (the HAR importer skips them
+        // too), and the server refuses a capture that holds one.
+        if !recon_contracts::is_network_url(&event.request.url) {
+            return;
+        }
         let resource_type = event.resource_type.as_deref().unwrap_or("Other");
         let state = self.sessions.entry(session.to_owned()).or_default();
         let is_main_document = resource_type == "Document"
@@ -767,6 +772,40 @@ mod tests {
             params["redirectResponse"] = redirect;
         }
         params
+    }
+
+    #[test]
+    fn urls_that_are_no_network_traffic_are_not_recorded() {
+        // Found by the cdp_events fuzz target: a blob: request made the capture one the
+        // server refuses (400 invalid_capture), losing the whole recording.
+        let mut r = recorder();
+        for (id, url) in [
+            ("1", "blob:http://127.0.0.1:9/0b6e"),
+            ("2", "data:image/gif;base64,R0lGODlhAQABAAAAACw="),
+            ("3", "chrome-extension://abc/script.js"),
+            ("4", "http://127.0.0.1:9/api"),
+        ] {
+            r.on_event(&event(
+                "S",
+                "Network.requestWillBeSent",
+                will_be_sent(id, url, "Fetch", 1.0, None),
+            ));
+            r.on_event(&event(
+                "S",
+                "Network.responseReceived",
+                json!({"requestId": id, "type": "Fetch",
+                "response": {"url": url, "status": 200, "headers": {}, "mimeType": "text/plain"}}),
+            ));
+            r.on_event(&event(
+                "S",
+                "Network.loadingFinished",
+                json!({"requestId": id, "timestamp": 2.0}),
+            ));
+        }
+        let capture = r.finish(2_000.0, None);
+        capture.validate().unwrap();
+        let urls: Vec<&str> = capture.requests.iter().map(|r| r.url.as_str()).collect();
+        assert_eq!(urls, ["http://127.0.0.1:9/api"]);
     }
 
     #[test]
