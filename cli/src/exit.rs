@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::capture::CaptureError;
 use crate::client::ClientError;
 use crate::config::ConfigError;
 use crate::har::HarError;
@@ -73,6 +74,12 @@ impl From<ClientError> for Failure {
 impl From<HarError> for Failure {
     fn from(error: HarError) -> Failure {
         Failure::usage(error.to_string())
+    }
+}
+
+impl From<CaptureError> for Failure {
+    fn from(error: CaptureError) -> Failure {
+        Failure::new(Exit::Usage, error.to_string())
     }
 }
 

@@ -5,14 +5,8 @@
 //! Output contract: results on stdout, everything else on stderr; every failure is one line
 //! `recon: error: …`; exit codes are in [`exit::Exit`].
 
-mod capture;
 mod capture_file;
-mod client;
-mod config;
-mod config_migration;
 mod display;
-mod exit;
-mod har;
 mod login;
 mod outcome;
 mod progress;
@@ -22,6 +16,9 @@ mod status;
 mod update;
 mod upload;
 mod watch;
+
+// The modules that read untrusted input live in the library, which the fuzz targets share.
+use browser_recon::{capture, client, config, exit, har};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use recon_contracts::Capture;
 use tokio::sync::mpsc;
 
-use crate::capture::{self, BodyLimits, CaptureError, CaptureOptions, Recording, StopReason};
-use crate::exit::{Exit, Failure};
+use crate::capture::{self, BodyLimits, CaptureOptions, Recording, StopReason};
+use crate::exit::Failure;
 
 /// Headless recording needs an end; this one when none is given.
 pub const DEFAULT_HEADLESS_DURATION: Duration = Duration::from_secs(30);
@@ -20,12 +20,6 @@ pub struct RecordArgs {
     pub headless: bool,
     pub duration: Option<Duration>,
     pub profile: Option<PathBuf>,
-}
-
-impl From<CaptureError> for Failure {
-    fn from(error: CaptureError) -> Failure {
-        Failure::new(Exit::Usage, error.to_string())
-    }
 }
 
 /// The capture, or `None` when the user stopped with Ctrl-C and chose not to upload.

@@ -5,7 +5,7 @@
 //! worker serves never hides the network call behind it.
 
 pub mod cdp;
-mod cdp_types;
+pub mod cdp_types;
 pub mod chrome;
 mod launch;
 mod recorder;
@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 
 use self::cdp::{CdpClient, CdpError, CdpEvent};
 use self::cdp_types as types;
-use self::recorder::{BodyFetch, Recorder};
+pub use self::recorder::{BodyFetch, Recorder};
 pub use self::recorder::{BodyLimits, RecorderStats};
 
 /// How long bodies still being read may delay the end of a capture.
