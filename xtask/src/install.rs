@@ -250,3 +250,44 @@ fn is_installed(paths: &Paths, package: &PythonPackage) -> bool {
             .is_dir()
     })
 }
+
+/// The cargo-fuzz version `cargo xtask fuzz` uses, installed into the project's tools dir.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// `<cache>/tools/cargo-fuzz-<version>/bin/cargo-fuzz`, built with `cargo install --locked`
+/// when it is not there yet (about half a minute, once per machine).
+pub fn ensure_cargo_fuzz(paths: &Paths) -> Result<PathBuf> {
+    let root = paths
+        .cache_dir()
+        .join("tools")
+        .join(format!("cargo-fuzz-{CARGO_FUZZ_VERSION}"));
+    let binary = root.join("bin").join("cargo-fuzz");
+    if binary.is_file() {
+        return Ok(binary);
+    }
+    println!(
+        "deps: installing cargo-fuzz {CARGO_FUZZ_VERSION} into {}",
+        root.display()
+    );
+    let mut install = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    install
+        .args([
+            "install",
+            "cargo-fuzz",
+            "--locked",
+            "--version",
+            CARGO_FUZZ_VERSION,
+            "--root",
+        ])
+        .arg(&root)
+        // Its own build dir: the shared target dir's release artifacts stay as they are.
+        .env_remove("CARGO_TARGET_DIR");
+    process::run(&mut install).context("cannot install cargo-fuzz")?;
+    if !binary.is_file() {
+        bail!(
+            "cargo install cargo-fuzz finished but {} is missing",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}

@@ -3,6 +3,7 @@
 mod actionlint;
 mod demo;
 mod demo_site;
+mod fuzz;
 mod helm;
 mod http;
 mod install;
@@ -28,6 +29,8 @@ usage: cargo xtask <command>
                     (restarts the server when already up) and write target/recon-dev/env
   stack down        stop them (data under target/recon-dev is kept)
   deps              install what the commands need (Debian packages, the Python venv)
+  fuzz [--seconds N] [TARGET...]
+                    build the cargo-fuzz targets under fuzz/ and run each for N seconds (default 10)
 ";
 
 fn main() {
@@ -66,6 +69,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         }),
         ["stack", "down"] => stack::down(&Paths::discover()?).map(|()| 0),
         ["demo"] => demo::run(&Paths::discover()?).map(|()| 0),
+        ["fuzz", rest @ ..] => fuzz::run(&Paths::discover()?, &fuzz::parse_args(rest)?),
         _ => {
             eprint!("xtask: unknown command `{}`\n\n{USAGE}", words.join(" "));
             Ok(2)

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: everything CI runs. Installs, the format check, a throwaway Postgres, and
 //! `cargo test --workspace` with the services' and the CLI's locations in `RECON_TEST_*`.
 
+use crate::fuzz;
 use crate::install;
 use crate::paths::Paths;
 use crate::postgres::Throwaway;
@@ -74,6 +75,15 @@ fn run_inner(paths: &Paths, cargo_test_args: &[&str], tally: &mut Tally) -> Resu
     *tally = counted;
     drop(postgres);
     signals::check()?;
+    // CI's short form of the fuzzing (issue 10): every target for a few seconds, only in the full
+    // run and only when the tests passed, so a narrowed run stays quick.
+    if cargo_test_args.is_empty() && status.success() {
+        let args = fuzz::FuzzArgs {
+            seconds: fuzz::DEFAULT_SECONDS,
+            targets: Vec::new(),
+        };
+        fuzz::run(paths, &args).context("the fuzz targets' short run failed")?;
+    }
     Ok(process::exit_code(status))
 }
 

@@ -1,0 +1,23 @@
+//! Scrubbing on realistic captures full of cookies, tokens and personal data: deterministic,
+//! and the scrubbed capture still passes the capture checks.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use recon_fuzz::CaptureRecipe;
+
+fuzz_target!(|recipe: CaptureRecipe| {
+    let capture = recipe.build();
+    if capture.validate().is_err() {
+        return;
+    }
+    let scrubbed = recon_scrub::scrub(&capture);
+    scrubbed
+        .capture
+        .validate()
+        .expect("a scrubbed capture still passes the capture checks");
+    let again = recon_scrub::scrub(&capture);
+    assert_eq!(
+        again.capture, scrubbed.capture,
+        "scrubbing is deterministic"
+    );
+});
