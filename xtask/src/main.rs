@@ -1,6 +1,7 @@
 //! `cargo xtask`: the developer commands of DESIGN.md (demo, test, stack up|down, deps).
 
 mod actionlint;
+mod bench;
 mod demo;
 mod demo_site;
 mod fuzz;
@@ -29,6 +30,9 @@ usage: cargo xtask <command>
                     (restarts the server when already up) and write target/recon-dev/env
   stack down        stop them (data under target/recon-dev is kept)
   deps              install what the commands need (Debian packages, the Python venv)
+  bench [--quick] [SECTION...]
+                    build release binaries and print the benchmark table (sections: upload,
+                    events, pipeline, scaling, versus, startup; all by default)
   fuzz [--seconds N] [TARGET...]
                     build the cargo-fuzz targets under fuzz/ and run each for N seconds (default 10)
 ";
@@ -69,6 +73,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         }),
         ["stack", "down"] => stack::down(&Paths::discover()?).map(|()| 0),
         ["demo"] => demo::run(&Paths::discover()?).map(|()| 0),
+        ["bench", rest @ ..] => bench::run(&Paths::discover()?, rest),
         ["fuzz", rest @ ..] => fuzz::run(&Paths::discover()?, &fuzz::parse_args(rest)?),
         _ => {
             eprint!("xtask: unknown command `{}`\n\n{USAGE}", words.join(" "));

@@ -54,6 +54,11 @@ impl Paths {
         self.target.join("debug").join(name)
     }
 
+    /// A built binary of the workspace, release profile.
+    pub fn release_binary(&self, name: &str) -> PathBuf {
+        self.target.join("release").join(name)
+    }
+
     /// The cache outside the clone that holds the venv and other downloaded tools.
     pub fn cache_dir(&self) -> PathBuf {
         self.venv

@@ -1,0 +1,90 @@
+//! `recon-bench`: the benchmark suite behind `cargo xtask bench`. Every figure is measured on
+//! loopback against the real parts (NATS, Postgres, recon-server, the CLI binary) and printed
+//! as one table; medians and percentiles over repeated runs, nothing asserted on time.
+
+mod events;
+mod har;
+mod pipeline;
+mod scaling;
+mod server_process;
+mod startup;
+mod stats;
+mod table;
+mod upload;
+mod versus;
+
+use anyhow::{bail, Result};
+
+use table::Row;
+
+const SECTIONS: [&str; 6] = [
+    "upload", "events", "pipeline", "scaling", "versus", "startup",
+];
+
+pub struct Options {
+    /// Fewer repetitions: a check that every benchmark runs, not a measurement.
+    pub quick: bool,
+    sections: Vec<String>,
+}
+
+impl Options {
+    fn parse(args: impl Iterator<Item = String>) -> Result<Options> {
+        let mut options = Options {
+            quick: false,
+            sections: Vec::new(),
+        };
+        for arg in args {
+            match arg.as_str() {
+                "--quick" => options.quick = true,
+                name if SECTIONS.contains(&name) => options.sections.push(name.to_owned()),
+                other => bail!(
+                    "unknown argument `{other}`: expected --quick and/or sections from {}",
+                    SECTIONS.join(", ")
+                ),
+            }
+        }
+        if options.sections.is_empty() {
+            options.sections = SECTIONS.iter().map(|name| (*name).to_owned()).collect();
+        }
+        Ok(options)
+    }
+
+    /// `full` repetitions, or a handful with --quick.
+    pub fn runs(&self, full: usize) -> usize {
+        if self.quick {
+            full.clamp(1, 3)
+        } else {
+            full
+        }
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() -> Result<()> {
+    let options = Options::parse(std::env::args().skip(1))?;
+    let mut rows: Vec<Row> = Vec::new();
+    for section in &options.sections {
+        eprintln!("recon-bench: {section} …");
+        let started = std::time::Instant::now();
+        let section_rows = match section.as_str() {
+            "upload" => upload::run(&options).await?,
+            "events" => events::run(&options).await?,
+            "pipeline" => pipeline::run(&options).await?,
+            "scaling" => scaling::run(&options).await?,
+            "versus" => versus::run(&options).await?,
+            "startup" => startup::run(&options).await?,
+            other => bail!("no section {other}"),
+        };
+        eprintln!(
+            "recon-bench: {section} took {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        rows.extend(section_rows);
+    }
+    print!("{}", table::render(&rows));
+    let missed = rows.iter().filter(|row| row.met == Some(false)).count();
+    if missed > 0 {
+        println!("{missed} target(s) missed");
+    }
+    Ok(())
+}
