@@ -6,10 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use recon_fuzz::CaptureRecipe;
 
 fuzz_target!(|recipe: CaptureRecipe| {
-    let capture = recipe.build();
-    if capture.validate().is_err() {
+    let Some(capture) = recipe.build_valid() else {
         return;
-    }
+    };
     let detection = recon_detection::detect(&capture);
     let inventory = recon_analysis::analyze(&capture, &detection);
     serde_json::to_vec(&inventory).expect("an inventory serialises");

@@ -5,10 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use recon_fuzz::CaptureRecipe;
 
 fuzz_target!(|recipe: CaptureRecipe| {
-    let capture = recipe.build();
-    if capture.validate().is_err() {
+    let Some(capture) = recipe.build_valid() else {
         return;
-    }
+    };
     let detection = recon_detection::detect(&capture);
     serde_json::to_vec(&detection).expect("a detection serialises");
 });

@@ -8,10 +8,9 @@ use recon_fuzz::CaptureRecipe;
 
 fuzz_target!(|input: (CaptureRecipe, Intent)| {
     let (recipe, intent) = input;
-    let capture = recipe.build();
-    if capture.validate().is_err() {
+    let Some(capture) = recipe.build_valid() else {
         return;
-    }
+    };
     let detection = recon_detection::detect(&capture);
     let inventory = recon_analysis::analyze(&capture, &detection);
     let ranking = recon_intent::rank(&inventory, &intent.text(), intent.template());

@@ -5,22 +5,14 @@ use libfuzzer_sys::fuzz_target;
 use recon_fuzz::pipeline::{self, Intent, SiteScript};
 use recon_fuzz::{CaptureRecipe, Text};
 use recon_render::ReportInputs;
-use recon_synthesis::SynthesisInputs;
 
 fuzz_target!(|input: (CaptureRecipe, Intent, SiteScript, Text)| {
     let (recipe, intent, script, slug) = input;
-    let capture = recipe.build();
-    if capture.validate().is_err() {
+    let Some(capture) = recipe.build_valid() else {
         return;
-    }
+    };
     let results = pipeline::run_to_synthesis(&capture, &intent, &script);
-    let synthesis = recon_synthesis::synthesize(&SynthesisInputs {
-        scrubbed: &results.scrubbed.capture,
-        detection: &results.detection,
-        inventory: &results.inventory,
-        ranking: &results.ranking,
-        validation: &results.validation,
-    });
+    let synthesis = results.synthesize();
     let report = recon_render::render(ReportInputs {
         scan_id: uuid::Uuid::from_u128(7),
         report_slug: slug.render(),

@@ -6,10 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use recon_fuzz::CaptureRecipe;
 
 fuzz_target!(|recipe: CaptureRecipe| {
-    let capture = recipe.build();
-    if capture.validate().is_err() {
+    let Some(capture) = recipe.build_valid() else {
         return;
-    }
+    };
     let scrubbed = recon_scrub::scrub(&capture);
     scrubbed
         .capture

@@ -4,21 +4,13 @@
 use libfuzzer_sys::fuzz_target;
 use recon_fuzz::pipeline::{self, Intent, SiteScript};
 use recon_fuzz::CaptureRecipe;
-use recon_synthesis::SynthesisInputs;
 
 fuzz_target!(|input: (CaptureRecipe, Intent, SiteScript)| {
     let (recipe, intent, script) = input;
-    let capture = recipe.build();
-    if capture.validate().is_err() {
+    let Some(capture) = recipe.build_valid() else {
         return;
-    }
+    };
     let results = pipeline::run_to_synthesis(&capture, &intent, &script);
-    let synthesis = recon_synthesis::synthesize(&SynthesisInputs {
-        scrubbed: &results.scrubbed.capture,
-        detection: &results.detection,
-        inventory: &results.inventory,
-        ranking: &results.ranking,
-        validation: &results.validation,
-    });
+    let synthesis = results.synthesize();
     serde_json::to_vec(&synthesis).expect("a synthesis serialises");
 });

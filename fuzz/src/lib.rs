@@ -411,6 +411,13 @@ impl<'a> Arbitrary<'a> for CaptureRecipe {
 }
 
 impl CaptureRecipe {
+    /// The capture, when it passes the checks the api makes at upload (only those reach the
+    /// stages).
+    pub fn build_valid(&self) -> Option<Capture> {
+        let capture = self.build();
+        capture.validate().is_ok().then_some(capture)
+    }
+
     pub fn build(&self) -> Capture {
         let target_url = format!(
             "https://{}/{}",

@@ -215,6 +215,18 @@ pub struct Results {
     pub scrubbed: recon_scrub::Scrubbed,
 }
 
+impl Results {
+    pub fn synthesize(&self) -> recon_contracts::Synthesis {
+        recon_synthesis::synthesize(&recon_synthesis::SynthesisInputs {
+            scrubbed: &self.scrubbed.capture,
+            detection: &self.detection,
+            inventory: &self.inventory,
+            ranking: &self.ranking,
+            validation: &self.validation,
+        })
+    }
+}
+
 pub fn run_to_synthesis(capture: &Capture, intent: &Intent, script: &SiteScript) -> Results {
     let detection = recon_detection::detect(capture);
     let inventory = recon_analysis::analyze(capture, &detection);
