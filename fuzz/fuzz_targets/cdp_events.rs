@@ -1,10 +1,11 @@
-//! The recorder's decoding of Chrome's DevTools events into a capture. The events come from a
-//! browser that runs arbitrary sites (and from extensions and service workers), so every
-//! sequence of events, bodies and cookie jars must end in a valid capture without a panic.
+//! The DevTools client's reading of Chrome's messages and the recorder's decoding of the events
+//! into a capture. The events come from a browser that runs arbitrary sites (and from
+//! extensions and service workers), so every sequence of frames, events, bodies and cookie jars
+//! must end in a valid capture without a panic.
 #![no_main]
 
 use arbitrary::Arbitrary;
-use browser_recon::capture::cdp::CdpEvent;
+use browser_recon::capture::cdp::{parse_incoming, Incoming};
 use browser_recon::capture::cdp_types::{Cookies, ResponseBody};
 use browser_recon::capture::{BodyLimits, Recorder};
 use libfuzzer_sys::fuzz_target;
@@ -80,6 +81,8 @@ enum Event {
         session: u8,
         kind: u8,
     },
+    /// A WebSocket frame of any text, as the DevTools client reads it.
+    Raw(String),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -228,6 +231,14 @@ fuzz_target!(|input: Input| {
                 }
                 continue;
             }
+            Event::Raw(text) => {
+                if let Some(Incoming::Event(event)) = parse_incoming(text) {
+                    if let Some(fetch) = recorder.on_event(&event) {
+                        fetches.push(fetch);
+                    }
+                }
+                continue;
+            }
             Event::Session { session, kind } => {
                 let kind = pick(
                     &[
@@ -247,10 +258,13 @@ fuzz_target!(|input: Input| {
                 continue;
             }
         };
-        let event = CdpEvent {
-            method: method.to_owned(),
-            params,
-            session_id: (session % 4 != 3).then(|| format!("S{}", session % 3)),
+        // Every event goes over the wire as text and through the client's own reader.
+        let mut message = json!({"method": method, "params": params});
+        if session % 4 != 3 {
+            message["sessionId"] = json!(format!("S{}", session % 3));
+        }
+        let Some(Incoming::Event(event)) = parse_incoming(&message.to_string()) else {
+            panic!("a well-formed event message was not read as an event: {message}");
         };
         if let Some(fetch) = recorder.on_event(&event) {
             fetches.push(fetch);

@@ -40,6 +40,48 @@ pub struct CdpEvent {
     pub session_id: Option<String>,
 }
 
+/// One message from Chrome.
+#[derive(Debug)]
+pub enum Incoming {
+    /// The answer to command `id`: its result, or Chrome's error message.
+    Reply {
+        id: u64,
+        result: Result<Value, String>,
+    },
+    Event(CdpEvent),
+}
+
+/// Reads one DevTools message; `None` for text that is neither a reply nor an event.
+pub fn parse_incoming(text: &str) -> Option<Incoming> {
+    let mut value = serde_json::from_str::<Value>(text).ok()?;
+    if let Some(id) = value.get("id").and_then(Value::as_u64) {
+        let result = match value.get_mut("error") {
+            Some(error) => Err(error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown error")
+                .to_owned()),
+            None => Ok(value
+                .get_mut("result")
+                .map(Value::take)
+                .unwrap_or(json!({}))),
+        };
+        return Some(Incoming::Reply { id, result });
+    }
+    let method = value.get("method")?.as_str()?.to_owned();
+    Some(Incoming::Event(CdpEvent {
+        method,
+        session_id: value
+            .get("sessionId")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        params: value
+            .get_mut("params")
+            .map(Value::take)
+            .unwrap_or(json!({})),
+    }))
+}
+
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>>;
 
 #[derive(Clone)]
@@ -82,43 +124,24 @@ impl CdpClient {
                     Message::Close(_) => break,
                     _ => continue,
                 };
-                let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
-                    continue;
-                };
-                if let Some(id) = value.get("id").and_then(Value::as_u64) {
-                    let waiter = reader_pending
-                        .lock()
-                        .ok()
-                        .and_then(|mut map| map.remove(&id));
-                    if let Some(waiter) = waiter {
-                        let reply = match value.get_mut("error") {
-                            Some(error) => Err(error
-                                .get("message")
-                                .and_then(Value::as_str)
-                                .unwrap_or("unknown error")
-                                .to_owned()),
-                            None => Ok(value
-                                .get_mut("result")
-                                .map(Value::take)
-                                .unwrap_or(json!({}))),
-                        };
-                        let _ = waiter.send(reply);
+                match parse_incoming(&text) {
+                    Some(Incoming::Reply { id, result }) => {
+                        let waiter = reader_pending
+                            .lock()
+                            .ok()
+                            .and_then(|mut map| map.remove(&id));
+                        if let Some(waiter) = waiter {
+                            let _ = waiter.send(result);
+                        }
                     }
-                } else if let Some(method) = value.get("method").and_then(Value::as_str) {
-                    let event = CdpEvent {
-                        method: method.to_owned(),
-                        session_id: value
-                            .get("sessionId")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned),
-                        params: value
-                            .get_mut("params")
-                            .map(Value::take)
-                            .unwrap_or(json!({})),
-                    };
-                    if events.send(event).is_err() {
-                        break;
+                    Some(Incoming::Event(event)) => {
+                        // The recorder has stopped listening: nothing more to read.
+                        let delivered = events.send(event).is_ok();
+                        if !delivered {
+                            break;
+                        }
                     }
+                    None => {}
                 }
             }
             // Dropping the waiters tells every caller the connection is gone.
@@ -173,6 +196,46 @@ impl CdpClient {
                     seconds: COMMAND_TIMEOUT.as_secs(),
                 })
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_read_as_replies_errors_or_events() {
+        match parse_incoming(r#"{"id":3,"result":{"cookies":[]}}"#) {
+            Some(Incoming::Reply {
+                id: 3,
+                result: Ok(result),
+            }) => {
+                assert_eq!(result, json!({"cookies": []}))
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_incoming(r#"{"id":4,"error":{"code":-32000,"message":"No resource"}}"#) {
+            Some(Incoming::Reply {
+                id: 4,
+                result: Err(message),
+            }) => {
+                assert_eq!(message, "No resource")
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_incoming(
+            r#"{"method":"Network.loadingFinished","params":{"requestId":"1"},"sessionId":"S"}"#,
+        ) {
+            Some(Incoming::Event(event)) => {
+                assert_eq!(event.method, "Network.loadingFinished");
+                assert_eq!(event.session_id.as_deref(), Some("S"));
+                assert_eq!(event.params, json!({"requestId": "1"}));
+            }
+            other => panic!("{other:?}"),
+        }
+        for junk in ["", "not json", "[]", r#"{"method":7}"#, r#"{"id":-1}"#] {
+            assert!(parse_incoming(junk).is_none(), "{junk}");
         }
     }
 }
