@@ -178,6 +178,24 @@ async fn replay(
     .await
 }
 
+/// [`replay`] the usual way: the system resolver, connections to loopback only.
+async fn replay_on_loopback(
+    capture: &Capture,
+    inventory_and_ranking: (&Inventory, &IntentRanking),
+    settings: &ValidationSettings,
+    secrets: &ProxySecrets,
+) -> Validation {
+    replay(
+        capture,
+        inventory_and_ranking,
+        settings,
+        secrets,
+        Arc::new(SystemResolver),
+        &LoopbackOnly::default(),
+    )
+    .await
+}
+
 impl World {
     async fn start() -> World {
         World {
@@ -212,19 +230,11 @@ async fn the_cascade_finds_the_cheapest_pass_names_the_cookie_and_reports_the_ra
     let world = World::start().await;
     let capture = world.site.capture();
     let (inventory, ranking) = inventory_for(&capture, &["site-1", "site-2", "site-3", "site-4"]);
-    let transport = LoopbackOnly::default();
     let settings = settings(true);
     let secrets = world.secrets();
     let started = Instant::now();
-    let validation = replay(
-        &capture,
-        (&inventory, &ranking),
-        &settings,
-        &secrets,
-        Arc::new(SystemResolver),
-        &transport,
-    )
-    .await;
+    let validation =
+        replay_on_loopback(&capture, (&inventory, &ranking), &settings, &secrets).await;
     println!(
         "validation of 4 endpoints took {:?}\n{}",
         started.elapsed(),
@@ -380,15 +390,8 @@ async fn the_full_matrix_runs_every_profile_on_every_tier() {
     let mut settings = settings(true);
     settings.full_matrix = true;
     let secrets = world.secrets();
-    let validation = replay(
-        &capture,
-        (&inventory, &ranking),
-        &settings,
-        &secrets,
-        Arc::new(SystemResolver),
-        &LoopbackOnly::default(),
-    )
-    .await;
+    let validation =
+        replay_on_loopback(&capture, (&inventory, &ranking), &settings, &secrets).await;
     let config = result(&validation, "ep-site-1");
     assert_eq!(config.attempts.len(), 12, "{}", matrix(&validation));
     assert!(config.attempts.iter().all(|a| a.verdict == Verdict::Pass));
@@ -409,15 +412,8 @@ async fn budgets_stop_the_cascade_and_say_so() {
     let mut settings = settings(true);
     settings.max_requests_per_host = 3;
     let secrets = world.secrets();
-    let validation = replay(
-        &capture,
-        (&inventory, &ranking),
-        &settings,
-        &secrets,
-        Arc::new(SystemResolver),
-        &LoopbackOnly::default(),
-    )
-    .await;
+    let validation =
+        replay_on_loopback(&capture, (&inventory, &ranking), &settings, &secrets).await;
     let prices = result(&validation, "ep-site-3");
     assert_eq!(validation.requests_spent, 3);
     assert_eq!(prices.best, None);
@@ -583,15 +579,8 @@ async fn ten_endpoints_on_loopback() {
     let settings = settings(true);
     let secrets = world.secrets();
     let started = Instant::now();
-    let validation = replay(
-        &capture,
-        (&inventory, &ranking),
-        &settings,
-        &secrets,
-        Arc::new(SystemResolver),
-        &LoopbackOnly::default(),
-    )
-    .await;
+    let validation =
+        replay_on_loopback(&capture, (&inventory, &ranking), &settings, &secrets).await;
     let elapsed = started.elapsed();
     let passed = validation
         .results
@@ -775,15 +764,8 @@ async fn a_failing_proxy_is_reported_without_its_url_or_credentials() {
         residential_proxy: Some(socks.clone()),
         ..ProxySecrets::default()
     };
-    let validation = replay(
-        &capture,
-        (&inventory, &ranking),
-        &settings(true),
-        &secrets,
-        Arc::new(SystemResolver),
-        &LoopbackOnly::default(),
-    )
-    .await;
+    let validation =
+        replay_on_loopback(&capture, (&inventory, &ranking), &settings(true), &secrets).await;
     let prices = result(&validation, "ep-site-3");
     println!("{}", matrix(&validation));
     let proxied: Vec<_> = prices
