@@ -33,3 +33,35 @@ pub fn harness_env(name: &str) -> String {
         panic!("{name} is not set: run the tests with `cargo xtask test`, which installs and starts what they need")
     })
 }
+
+/// Every step started then complete, in pipeline order: the events of a scan that succeeded.
+pub fn successful_scan_sequence() -> Vec<(recon_contracts::Step, recon_contracts::StepStatus)> {
+    recon_contracts::Step::ALL
+        .into_iter()
+        .flat_map(|step| {
+            [
+                (step, recon_contracts::StepStatus::Started),
+                (step, recon_contracts::StepStatus::Complete),
+            ]
+        })
+        .collect()
+}
+
+/// AWS SDK settings for the local emulator at `endpoint`: static credentials and region, so the
+/// developer's ~/.aws and AWS_* variables play no part.
+pub fn moto_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "recon-tests",
+        )))
+        .endpoint_url(endpoint)
+        .build()
+}

@@ -9,8 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+use aws_config::SdkConfig;
 use aws_sdk_s3::types::ServerSideEncryption;
 use bytes::Bytes;
 use recon_runtime::blob::{BlobError, BlobStore, S3BlobStore};
@@ -85,20 +84,8 @@ impl Moto {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
-    /// Static credentials and region, so the developer's ~/.aws and AWS_* variables play no part.
     fn sdk_config(&self) -> SdkConfig {
-        SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "testing",
-                "testing",
-                None,
-                None,
-                "recon-tests",
-            )))
-            .endpoint_url(&self.endpoint)
-            .build()
+        recon_tests::moto_sdk_config(&self.endpoint)
     }
 }
 

@@ -22,20 +22,13 @@ use uuid::Uuid;
 /// Only there so a broken run fails instead of hanging; nothing asserts on durations.
 const SCAN_TIMEOUT: Duration = Duration::from_secs(180);
 
-fn expected_sequence() -> Vec<(Step, StepStatus)> {
-    Step::ALL
-        .into_iter()
-        .flat_map(|step| [(step, StepStatus::Started), (step, StepStatus::Complete)])
-        .collect()
-}
-
 /// Every (step, status) once, in pipeline order, with cursors 1, 2, 3… (strictly increasing,
 /// no gap), and the scan itself complete.
 async fn assert_complete_once_in_order(stack: &TestStack, scan_id: Uuid, events: &[RecordedEvent]) {
     let sequence: Vec<(Step, StepStatus)> = events.iter().map(|e| (e.step, e.status)).collect();
     assert_eq!(
         sequence,
-        expected_sequence(),
+        recon_tests::successful_scan_sequence(),
         "scan {scan_id}: duplicate, missing or reordered events"
     );
     let cursors: Vec<i64> = events.iter().map(|e| e.cursor).collect();

@@ -14,13 +14,6 @@ use uuid::Uuid;
 
 const SCAN_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn expected_sequence() -> Vec<(Step, StepStatus)> {
-    Step::ALL
-        .into_iter()
-        .flat_map(|step| [(step, StepStatus::Started), (step, StepStatus::Complete)])
-        .collect()
-}
-
 fn sequence(events: &[RecordedEvent]) -> Vec<(Step, StepStatus)> {
     events
         .iter()
@@ -57,7 +50,7 @@ async fn a_scan_flows_through_every_stage_and_the_report_is_served() {
 
     let events = stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
     eprintln!("scan finished in {:?}", started.elapsed());
-    assert_eq!(sequence(&events), expected_sequence());
+    assert_eq!(sequence(&events), recon_tests::successful_scan_sequence());
     let cursors: Vec<i64> = events.iter().map(|e| e.cursor).collect();
     assert_eq!(cursors, (1..=14).collect::<Vec<_>>());
 
@@ -216,7 +209,7 @@ async fn a_stage_that_dies_before_acking_is_redelivered_without_duplicates() {
     let events = stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
     assert_eq!(
         sequence(&events),
-        expected_sequence(),
+        recon_tests::successful_scan_sequence(),
         "no duplicate or missing event"
     );
     assert_eq!(runs.load(Ordering::SeqCst), 2, "redelivered exactly once");

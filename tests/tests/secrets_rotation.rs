@@ -7,8 +7,6 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_secretsmanager::config::{Credentials, SharedCredentialsProvider};
 use recon_tests::protected_site::ProtectedSite;
 use recon_tests::replay_proxies::TestProxy;
 use recon_tests::{free_port, harness_env, TestStack};
@@ -79,18 +77,7 @@ fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
 }
 
 fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    let config = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "recon-tests",
-        )))
-        .endpoint_url(endpoint)
-        .build();
+    let config = recon_tests::moto_sdk_config(endpoint);
     aws_sdk_secretsmanager::Client::new(&config)
 }
 
