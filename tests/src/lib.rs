@@ -7,6 +7,7 @@ pub mod canaries;
 pub mod capture_site;
 pub mod fixtures;
 pub mod lamp_shop;
+pub mod logging_site;
 mod nats_server;
 pub mod protected_site;
 pub mod proxy;

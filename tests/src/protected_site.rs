@@ -43,6 +43,8 @@ pub struct Served {
     pub peer: SocketAddr,
     pub user_agent: Option<String>,
     pub cookies: Option<String>,
+    /// The Host header: the name the client meant, whatever address it reached.
+    pub host: Option<String>,
     pub status: u16,
 }
 
@@ -218,6 +220,31 @@ impl ProtectedSite {
     }
 }
 
+impl ProtectedSite {
+    /// [`capture`](Self::capture) as if the site were browsed by the name `name` (which the
+    /// test's resolver maps to 127.0.0.1): every URL, authority and cookie domain names it.
+    pub fn capture_named(&self, name: &str) -> Capture {
+        let address = self.address.to_string();
+        let named = format!("{name}:{}", self.address.port());
+        let rename = |text: &mut String| *text = text.replace(&address, &named);
+        let mut capture = self.capture();
+        rename(&mut capture.target_url);
+        for page in &mut capture.pages {
+            rename(&mut page.url);
+        }
+        for request in &mut capture.requests {
+            rename(&mut request.url);
+            for header in &mut request.request_headers {
+                rename(&mut header.value);
+            }
+        }
+        for cookie in &mut capture.cookies {
+            cookie.domain = name.to_owned();
+        }
+        capture
+    }
+}
+
 impl Drop for ProtectedSite {
     fn drop(&mut self) {
         self.shutdown.cancel();
@@ -242,6 +269,7 @@ fn log(state: &SiteState, path: &str, peer: SocketAddr, headers: &HeaderMap, sta
         peer,
         user_agent: text(header::USER_AGENT),
         cookies: text(header::COOKIE),
+        host: text(header::HOST),
         status,
     });
 }
