@@ -322,9 +322,10 @@ pub struct Validation {
     pub recommendation: Option<String>,
     #[serde(default)]
     pub notes: Vec<String>,
-    /// Replay requests sent for this scan, diagnosis included.
-    #[serde(default)]
-    pub requests_spent: u32,
+    /// Replay requests sent to the network for this scan (redirect hops and the diagnosis
+    /// included; refused requests are not sent): what the validation quota counts.
+    #[serde(default, alias = "requests_spent")]
+    pub requests_sent: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -346,8 +347,46 @@ pub struct EndpointValidation {
     /// Plain-language caveats for this endpoint.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Replay requests sent to the network for this endpoint.
+    #[serde(default, alias = "requests_spent")]
+    pub requests_sent: u32,
+    /// Why the endpoint was not replayed at all; `None` when it was.
     #[serde(default)]
-    pub requests_spent: u32,
+    pub not_replayed: Option<NotReplayed>,
+}
+
+/// Why validation left an endpoint alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotReplayed {
+    pub reason: NotReplayedReason,
+    /// What made the decision, in words: "a GraphQL mutation (AddToCart)", "a DELETE request",
+    /// "not a public address".
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotReplayedReason {
+    /// Replaying it could change state on the site: only GET, HEAD, OPTIONS and POSTs that are
+    /// provably read-only (GraphQL queries) are replayed.
+    CouldChangeState,
+    /// No captured request of the endpoint has a response to compare a replay with.
+    NoCapturedResponse,
+    /// The target may not be reached: not a public address, a port not allowed, or a host the
+    /// capture did not see.
+    TargetRefused,
+}
+
+impl NotReplayed {
+    /// The sentence the report shows: "Not replayed: could change state on the site — …."
+    pub fn sentence(&self) -> String {
+        let why = match self.reason {
+            NotReplayedReason::CouldChangeState => "could change state on the site",
+            NotReplayedReason::NoCapturedResponse => "no captured request has a response",
+            NotReplayedReason::TargetRefused => "the target may not be reached",
+        };
+        format!("Not replayed: {why} — {}.", self.detail)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -589,8 +628,36 @@ mod tests {
         assert!(detection.vendors.is_empty());
         let validation: Validation = serde_json::from_str(r#"{"results":[]}"#).unwrap();
         assert!(validation.notes.is_empty());
+        let validation: Validation = serde_json::from_str(
+            r#"{"results":[{"endpoint_id":"e1","requests_spent":2}],"requests_spent":3}"#,
+        )
+        .unwrap();
+        assert_eq!(validation.requests_sent, 3);
+        assert_eq!(validation.results[0].requests_sent, 2);
+        assert_eq!(validation.results[0].not_replayed, None);
         let scrub: ScrubSummary =
             serde_json::from_str(r#"{"scrubbed_capture_key":"scrubbed/x.json.gz"}"#).unwrap();
         assert_eq!(scrub.replacements, 0);
+    }
+
+    #[test]
+    fn an_endpoint_not_replayed_says_why() {
+        let result = EndpointValidation {
+            endpoint_id: "e1".into(),
+            not_replayed: Some(NotReplayed {
+                reason: NotReplayedReason::CouldChangeState,
+                detail: "a GraphQL mutation (AddToCart)".into(),
+            }),
+            ..Default::default()
+        };
+        let value = serde_json::to_value(&result).unwrap();
+        assert_eq!(
+            value["not_replayed"],
+            serde_json::json!({"reason": "could-change-state", "detail": "a GraphQL mutation (AddToCart)"})
+        );
+        assert_eq!(
+            result.not_replayed.unwrap().sentence(),
+            "Not replayed: could change state on the site — a GraphQL mutation (AddToCart)."
+        );
     }
 }

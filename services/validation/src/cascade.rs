@@ -8,6 +8,7 @@ use recon_contracts::{
     NetworkTier, RateLimit, ReplayAttempt, ReplayChoice, ReplayProfile, RequestRecord,
 };
 
+use crate::guard::Refusal;
 use crate::proxy::{ProxyTier, Route};
 use crate::ratelimit::rate_limit_of;
 use crate::replay::{ExchangeFailure, Outcome, Replayer};
@@ -33,6 +34,8 @@ pub struct CascadeResult {
     pub best_route: Option<Route>,
     pub rate_limit: Option<RateLimit>,
     pub notes: Vec<String>,
+    /// Why the guard stopped the cascade, when it did.
+    pub refusal: Option<Refusal>,
     pub sent: u32,
 }
 
@@ -65,7 +68,8 @@ pub async fn run_cascade(
                     break 'tiers;
                 }
                 Some(ExchangeFailure::Refused(refusal)) => {
-                    result.notes.push(format!("Not replayed: {refusal}."));
+                    // Every tier would meet the same refusal: the target, not the route, is wrong.
+                    result.refusal = Some(refusal.clone());
                     break 'tiers;
                 }
                 _ => {}
