@@ -1,7 +1,7 @@
 //! A site on 127.0.0.1 that answers every request, whatever its method or path, with the same
 //! small JSON body and logs what arrived: the witness that validation's replays of writes never
 //! reach a server, while its reads do. [`LoggingSite::request`] builds the captured request a
-//! browser would have recorded for one call to it.
+//! browser would have recorded for one call to it, [`LoggingSite::capture`] a capture of them.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -11,8 +11,11 @@ use axum::extract::State;
 use axum::http::{header, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use recon_contracts::{Body, Header, RequestRecord, ResourceType, ResponseRecord, Timing};
-use tokio_util::sync::CancellationToken;
+use recon_contracts::{
+    Body, Capture, CaptureSource, Header, Page, RequestRecord, ResourceType, ResponseRecord,
+    Timing, CAPTURE_FORMAT_VERSION,
+};
+use tokio_util::sync::DropGuard;
 
 /// What the site answers to everything.
 pub const ANSWER: &str = r#"{"data":{"ok":true}}"#;
@@ -29,28 +32,18 @@ pub struct Arrival {
 pub struct LoggingSite {
     pub address: SocketAddr,
     arrivals: Arc<Mutex<Vec<Arrival>>>,
-    shutdown: CancellationToken,
+    _server: DropGuard,
 }
 
 impl LoggingSite {
     pub async fn start() -> LoggingSite {
         let arrivals: Arc<Mutex<Vec<Arrival>>> = Arc::default();
         let app = Router::new().fallback(arrive).with_state(arrivals.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the logging site");
-        let address = listener.local_addr().expect("logging site address");
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await;
-        });
+        let (address, server) = crate::serve_on_loopback(app).await;
         LoggingSite {
             address,
             arrivals,
-            shutdown,
+            _server: server,
         }
     }
 
@@ -106,9 +99,26 @@ impl LoggingSite {
     }
 }
 
-impl Drop for LoggingSite {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl LoggingSite {
+    /// A browser session on the site's page that made `requests`.
+    pub fn capture(&self, requests: Vec<RequestRecord>) -> Capture {
+        Capture {
+            format_version: CAPTURE_FORMAT_VERSION,
+            source: CaptureSource::Chrome,
+            target_url: self.url("/"),
+            started_at_ms: 0.0,
+            ended_at_ms: 1_000.0,
+            browser: Some("Chrome/131.0.6778.85".to_owned()),
+            pages: vec![Page {
+                id: "page-1".to_owned(),
+                url: self.url("/"),
+                title: Some("Shop".to_owned()),
+                started_at_ms: 0.0,
+            }],
+            requests,
+            cookies: Vec::new(),
+            streams: Vec::new(),
+        }
     }
 }
 

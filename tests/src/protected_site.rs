@@ -19,7 +19,7 @@ use recon_contracts::{
     Body, Capture, CaptureSource, Cookie, Header, Page, RequestRecord, ResourceType,
     ResponseRecord, Timing, CAPTURE_FORMAT_VERSION,
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::DropGuard;
 
 /// The anti-bot token the page's script writes.
 pub const ANTIBOT_COOKIE: &str = "datadome";
@@ -51,7 +51,7 @@ pub struct Served {
 pub struct ProtectedSite {
     pub address: SocketAddr,
     served: Arc<Mutex<Vec<Served>>>,
-    shutdown: CancellationToken,
+    _server: DropGuard,
 }
 
 #[derive(Clone)]
@@ -75,24 +75,11 @@ impl ProtectedSite {
             .route("/api/reviews", get(reviews))
             .route("/go/internal", get(redirect_inside))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the protected site");
-        let address = listener.local_addr().expect("site address");
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await;
-        });
+        let (address, server) = crate::serve_on_loopback(app).await;
         ProtectedSite {
             address,
             served,
-            shutdown,
+            _server: server,
         }
     }
 
@@ -242,12 +229,6 @@ impl ProtectedSite {
             cookie.domain = name.to_owned();
         }
         capture
-    }
-}
-
-impl Drop for ProtectedSite {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }
 

@@ -265,13 +265,21 @@ async fn chrome_not_found_says_how_to_install_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn recon_scan_headless_uploads_the_capture_and_then_only_follows_events() {
+    let site = CaptureSite::start().await;
+    let site_port = url::Url::parse(&site.url)
+        .ok()
+        .and_then(|url| url.port())
+        .expect("the site's port")
+        .to_string();
     let stack = TestStack::start_with(
         &recon_server::parse_targets("all").unwrap(),
-        &[("RECON_VALIDATION_ALLOW_LOOPBACK", "1")],
+        &[
+            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
+            ("RECON_VALIDATION_ALLOWED_PORTS", &site_port),
+        ],
     )
     .await;
     let proxy = RecordingProxy::start(&stack.api, None).await;
-    let site = CaptureSite::start().await;
     let home = tempfile::TempDir::new().unwrap();
     let output = recon(
         home.path(),

@@ -8,14 +8,14 @@ use recon_contracts::{NetworkTier, ReplayChoice, ReplayProfile, RequestRecord, V
 use recon_tests::protected_site::ANTIBOT_COOKIE;
 use recon_tests::replay_proxies::{DATACENTER_EGRESS, RESIDENTIAL_EGRESS};
 
-use crate::support::{inventory_for, matrix, replay_on_loopback, result, settings, World};
+use crate::support::{inventory_for, matrix, replay_on_loopback, result, World};
 
 #[tokio::test]
 async fn the_cascade_finds_the_cheapest_pass_names_the_cookie_and_reports_the_rate_limit() {
     let world = World::start().await;
     let capture = world.site.capture();
     let (inventory, ranking) = inventory_for(&capture, &["site-1", "site-2", "site-3", "site-4"]);
-    let settings = settings(true);
+    let settings = world.settings();
     let secrets = world.secrets();
     let started = Instant::now();
     let validation =
@@ -157,9 +157,9 @@ async fn the_cascade_finds_the_cheapest_pass_names_the_cookie_and_reports_the_ra
         overall.contains("plain × residential") || overall.contains("× residential"),
         "{overall}"
     );
-    let per_endpoint: u32 = validation.results.iter().map(|r| r.requests_spent).sum();
-    assert_eq!(validation.requests_spent, per_endpoint);
-    assert_eq!(validation.requests_spent as usize, served.len());
+    let per_endpoint: u32 = validation.results.iter().map(|r| r.requests_sent).sum();
+    assert_eq!(validation.requests_sent, per_endpoint);
+    assert_eq!(validation.requests_sent as usize, served.len());
 
     let json = serde_json::to_string(&validation).unwrap();
     for secret in world.secret_strings() {
@@ -172,7 +172,7 @@ async fn the_full_matrix_runs_every_profile_on_every_tier() {
     let world = World::start().await;
     let capture = world.site.capture();
     let (inventory, ranking) = inventory_for(&capture, &["site-1"]);
-    let mut settings = settings(true);
+    let mut settings = world.settings();
     settings.full_matrix = true;
     let secrets = world.secrets();
     let validation =
@@ -194,13 +194,13 @@ async fn budgets_stop_the_cascade_and_say_so() {
     let world = World::start().await;
     let capture = world.site.capture();
     let (inventory, ranking) = inventory_for(&capture, &["site-3"]);
-    let mut settings = settings(true);
+    let mut settings = world.settings();
     settings.max_requests_per_host = 3;
     let secrets = world.secrets();
     let validation =
         replay_on_loopback(&capture, (&inventory, &ranking), &settings, &secrets).await;
     let prices = result(&validation, "ep-site-3");
-    assert_eq!(validation.requests_spent, 3);
+    assert_eq!(validation.requests_sent, 3);
     assert_eq!(prices.best, None);
     assert!(
         prices
@@ -233,7 +233,7 @@ async fn ten_endpoints_on_loopback() {
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let (inventory, ranking) = inventory_for(&capture, &ids);
     assert_eq!(ranking.ranked.len(), 10);
-    let settings = settings(true);
+    let settings = world.settings();
     let secrets = world.secrets();
     let started = Instant::now();
     let validation =
@@ -247,11 +247,11 @@ async fn ten_endpoints_on_loopback() {
     let per_endpoint: BTreeMap<&str, u32> = validation
         .results
         .iter()
-        .map(|r| (r.endpoint_id.as_str(), r.requests_spent))
+        .map(|r| (r.endpoint_id.as_str(), r.requests_sent))
         .collect();
     println!(
         "10 endpoints: {elapsed:?}, {} requests, {passed} passed; per endpoint {per_endpoint:?}",
-        validation.requests_spent
+        validation.requests_sent
     );
     assert_eq!(passed, 10, "{}", matrix(&validation));
 }

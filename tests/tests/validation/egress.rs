@@ -6,7 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use recon_contracts::{NetworkTier, ReplayProfile, Validation};
+use recon_contracts::{NetworkTier, NotReplayed, NotReplayedReason, ReplayProfile, Validation};
 use recon_runtime::config::ValidationSettings;
 use recon_runtime::secrets::{ProxySecrets, RotationMode};
 use recon_tests::logging_site::LoggingSite;
@@ -28,7 +28,7 @@ async fn replay_named_prices(world: &World, secrets: &ProxySecrets) -> Validatio
     replay(
         &capture,
         (&inventory, &ranking),
-        &settings(true),
+        &world.settings(),
         secrets,
         Arc::new(resolver),
         &LoopbackOnly::default(),
@@ -39,7 +39,10 @@ async fn replay_named_prices(world: &World, secrets: &ProxySecrets) -> Validatio
 fn only_an_ip_tunnel(asked: &[Asked], site: SocketAddr) {
     assert!(!asked.is_empty(), "the proxy was never used");
     for request in asked {
-        assert!(request.is_tunnel_to_an_ip(), "the proxy was asked {request:?}");
+        assert!(
+            request.is_tunnel_to_an_ip(),
+            "the proxy was asked {request:?}"
+        );
         let target = match request {
             Asked::Connect(authority) => authority.parse::<SocketAddr>().ok(),
             Asked::SocksAddress(address) => Some(*address),
@@ -99,9 +102,19 @@ async fn a_socks5_proxy_is_given_the_checked_ip_never_a_name() {
     assert!(hosts.iter().all(|host| *host == expected), "{hosts:?}");
 }
 
-/// TLS through `proxy` (configured as the secret configures it): both clients present the
+/// TLS through `proxy`, configured as the secret configures `tier`: both clients present the
 /// name and the proxy only sees an IP tunnel.
-async fn tls_through(proxy: &TestProxy, secrets: ProxySecrets) {
+async fn tls_through(proxy: &TestProxy, tier: NetworkTier) {
+    let secrets = match tier {
+        NetworkTier::Datacenter => ProxySecrets {
+            datacenter_proxy: Some(proxy.url()),
+            ..ProxySecrets::default()
+        },
+        _ => ProxySecrets {
+            residential_proxy: Some(proxy.url()),
+            ..ProxySecrets::default()
+        },
+    };
     let tiers = ProxyTier::from_secrets(&secrets);
     let route = tiers[0].route("session1");
     for profile in [ReplayProfile::Plain, ReplayProfile::Impersonate] {
@@ -116,51 +129,65 @@ async fn tls_through(proxy: &TestProxy, secrets: ProxySecrets) {
 #[tokio::test]
 async fn tls_through_an_http_proxy_presents_the_name_over_a_tunnel_to_the_ip() {
     let proxy = TestProxy::http("dc-user", "dc-Pa55word").await;
-    let secrets = ProxySecrets {
-        datacenter_proxy: Some(proxy.url()),
-        ..ProxySecrets::default()
-    };
-    tls_through(&proxy, secrets).await;
+    tls_through(&proxy, NetworkTier::Datacenter).await;
 }
 
 #[tokio::test]
 async fn tls_through_a_socks5_proxy_presents_the_name_over_a_tunnel_to_the_ip() {
     let proxy = TestProxy::socks5("res-user", "res-Pa55word").await;
-    let secrets = ProxySecrets {
-        residential_proxy: Some(proxy.url()),
-        ..ProxySecrets::default()
-    };
-    tls_through(&proxy, secrets).await;
+    tls_through(&proxy, NetworkTier::Residential).await;
 }
 
-#[tokio::test]
-async fn by_default_only_ports_80_and_443_are_replayed_to() {
+/// Validates a GET to a fresh logging site (on a random port) with the settings made for its
+/// port.
+async fn replay_logging_site(
+    settings_for: impl FnOnce(u16) -> ValidationSettings,
+) -> (LoggingSite, Validation) {
     let site = LoggingSite::start().await;
-    let capture = recon_contracts::Capture {
-        format_version: recon_contracts::CAPTURE_FORMAT_VERSION,
-        source: recon_contracts::CaptureSource::Chrome,
-        target_url: site.url("/"),
-        started_at_ms: 0.0,
-        ended_at_ms: 1.0,
-        browser: None,
-        pages: Vec::new(),
-        requests: vec![site.request("call", "GET", "/api/products", None)],
-        cookies: Vec::new(),
-        streams: Vec::new(),
-    };
+    let capture = site.capture(vec![site.request("call", "GET", "/api/products", None)]);
     let (inventory, ranking) = inventory_for(&capture, &["call"]);
-    let settings = ValidationSettings {
-        allow_loopback: true,
-        ..ValidationSettings::default()
-    };
     let validation = replay(
         &capture,
         (&inventory, &ranking),
-        &settings,
+        &settings_for(site.address.port()),
         &ProxySecrets::default(),
         Arc::new(StaticResolver::default()),
         &LoopbackOnly::default(),
     )
     .await;
+    (site, validation)
+}
+
+fn refused_port(validation: &Validation, port: u16) {
+    assert_eq!(
+        result(validation, "ep-call").not_replayed,
+        Some(NotReplayed {
+            reason: NotReplayedReason::TargetRefused,
+            detail: format!("port {port} is not allowed for replays"),
+        }),
+        "{}",
+        matrix(validation)
+    );
+    assert_eq!(validation.requests_sent, 0);
+}
+
+#[tokio::test]
+async fn by_default_only_ports_80_and_443_are_replayed_to() {
+    let (site, validation) = replay_logging_site(|_| ValidationSettings {
+        allow_loopback: true,
+        ..ValidationSettings::default()
+    })
+    .await;
     assert!(site.arrivals().is_empty(), "{}", matrix(&validation));
+    refused_port(&validation, site.address.port());
+}
+
+#[tokio::test]
+async fn the_allowed_ports_setting_opens_exactly_its_ports() {
+    let (site, validation) = replay_logging_site(|port| settings(true, &[port])).await;
+    assert_eq!(site.arrivals().len(), 1, "{}", matrix(&validation));
+    let (site, validation) =
+        replay_logging_site(|port| settings(true, &[port.wrapping_add(1)])).await;
+    assert!(site.arrivals().is_empty(), "{}", matrix(&validation));
+    refused_port(&validation, site.address.port());
 }

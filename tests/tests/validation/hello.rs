@@ -86,7 +86,8 @@ fn parse(record: &[u8]) -> ClientHello {
             // server_name: list length (2), name type (1), name length (2), name.
             let name_length = u16_at(at + 4 + 3) as usize;
             let start = at + 4 + 5;
-            server_name = Some(String::from_utf8_lossy(&record[start..start + name_length]).into_owned());
+            server_name =
+                Some(String::from_utf8_lossy(&record[start..start + name_length]).into_owned());
         }
         extensions.push(kind);
         at += 4 + length;

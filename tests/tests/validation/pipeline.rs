@@ -3,9 +3,12 @@
 
 use std::time::Duration;
 
-use recon_contracts::{Inventory, NetworkTier, ReplayChoice, ReplayProfile, Step, Validation, Verdict};
+use recon_contracts::{
+    Inventory, NetworkTier, ReplayChoice, ReplayProfile, Step, Validation, Verdict,
+};
 use recon_runtime::secrets::ProxySecrets;
 use recon_tests::protected_site::{ProtectedSite, ANTIBOT_COOKIE};
+use recon_tests::replay_proxies::Asked;
 
 use crate::support::{
     captured_log, inventory_for, matrix, replay_on_loopback, result, settings, World,
@@ -29,10 +32,12 @@ async fn the_validation_stage_runs_in_the_pipeline_without_leaking_proxy_credent
     )
     .unwrap();
     let secrets_url = format!("file://{}", secrets_path.display());
+    let site_port = world.site.address.port().to_string();
     let stack = recon_tests::TestStack::start_with(
         &recon_server::parse_targets("all").unwrap(),
         &[
             ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
+            ("RECON_VALIDATION_ALLOWED_PORTS", &site_port),
             ("RECON_VALIDATION_TOP_ENDPOINTS", "10"),
             ("RECON_SECRETS_URL", &secrets_url),
         ],
@@ -92,6 +97,10 @@ async fn the_validation_stage_runs_in_the_pipeline_without_leaking_proxy_credent
     let prices = result(&validation, &endpoint_of("site-3"));
     assert_eq!(prices.best.map(|b| b.tier), Some(NetworkTier::Residential));
     assert!(!world.datacenter.relayed().is_empty());
+    for proxy in [&world.datacenter, &world.residential] {
+        let asked = proxy.asked();
+        assert!(asked.iter().all(Asked::is_tunnel_to_an_ip), "{asked:?}");
+    }
 
     // The proxy credentials appear nowhere: not in the stored result, the events, the report
     // JSON, or anything the server logged.
@@ -145,8 +154,13 @@ async fn a_failing_proxy_is_reported_without_its_url_or_credentials() {
         residential_proxy: Some(socks.clone()),
         ..ProxySecrets::default()
     };
-    let validation =
-        replay_on_loopback(&capture, (&inventory, &ranking), &settings(true), &secrets).await;
+    let validation = replay_on_loopback(
+        &capture,
+        (&inventory, &ranking),
+        &settings(true, &[site.address.port()]),
+        &secrets,
+    )
+    .await;
     let prices = result(&validation, "ep-site-3");
     println!("{}", matrix(&validation));
     let proxied: Vec<_> = prices

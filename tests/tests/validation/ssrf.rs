@@ -15,17 +15,17 @@ use crate::support::{
 
 /// Captured hosts that are, or resolve to, addresses validation must not reach.
 const TARGETS: [(&str, &str); 11] = [
-        ("loopback-without-opt-in", "http://127.0.0.1:9/api"),
-        ("metadata", "http://169.254.169.254/latest/meta-data/"),
-        ("ten", "http://10.0.0.1/admin"),
-        ("home-router", "http://192.168.1.1/"),
-        ("ipv6-loopback", "http://[::1]:8080/"),
-        ("mapped", "http://[::ffff:10.0.0.1]/"),
-        ("cgnat", "http://100.64.0.1/"),
-        ("private-name", "https://intranet.shop.example/api"),
-        ("rebinding-name", "https://rebind.shop.example/api"),
-        ("metadata-name", "http://metadata.shop.example/"),
-        ("ipv6-metadata-name", "http://ec2meta.shop.example/"),
+    ("loopback-without-opt-in", "http://127.0.0.1:9/api"),
+    ("metadata", "http://169.254.169.254/latest/meta-data/"),
+    ("ten", "http://10.0.0.1/admin"),
+    ("home-router", "http://192.168.1.1/"),
+    ("ipv6-loopback", "http://[::1]:8080/"),
+    ("mapped", "http://[::ffff:10.0.0.1]/"),
+    ("cgnat", "http://100.64.0.1/"),
+    ("private-name", "https://intranet.shop.example/api"),
+    ("rebinding-name", "https://rebind.shop.example/api"),
+    ("metadata-name", "http://metadata.shop.example/"),
+    ("ipv6-metadata-name", "http://ec2meta.shop.example/"),
 ];
 
 /// The addresses behind [`TARGETS`], as a message naming them would spell them (loopback is
@@ -66,7 +66,8 @@ async fn validate_refused_targets() -> Validation {
         ("metadata.shop.example", vec!["169.254.169.254"]),
         ("ec2meta.shop.example", vec!["fd00:ec2::254"]),
     ]);
-    let mut settings = settings(false);
+    // Every port the targets use is allowed: the addresses alone are refused.
+    let mut settings = settings(false, &[80, 443, 9, 8080]);
     settings.top_endpoints = ids.len();
     // Proxied tiers too: the target is vetted before it is handed to a proxy.
     let secrets = ProxySecrets {
@@ -88,7 +89,7 @@ async fn validate_refused_targets() -> Validation {
 #[tokio::test]
 async fn ssrf_targets_are_refused_before_any_connection() {
     let validation = validate_refused_targets().await;
-    assert_eq!(validation.requests_spent, 0);
+    assert_eq!(validation.requests_sent, 0);
     for (id, url) in TARGETS {
         let result = result(&validation, &format!("ep-{id}"));
         assert_eq!(result.attempts.len(), 1, "{id}");
@@ -98,7 +99,7 @@ async fn ssrf_targets_are_refused_before_any_connection() {
         let reason = attempt.reason.as_deref().unwrap_or_default();
         assert!(reason.starts_with("refused:"), "{url}: {reason}");
         assert!(result.best.is_none());
-        assert_eq!(result.requests_spent, 0);
+        assert_eq!(result.requests_sent, 0);
         println!("{url}: {reason}");
     }
 }
@@ -112,7 +113,7 @@ async fn hosts_not_in_the_capture_and_redirects_into_private_space_are_refused()
         .push(json_request("redirect", &site.url("/go/internal")));
     let (inventory, ranking) = inventory_for(&capture, &["redirect"]);
     let transport = LoopbackOnly::default();
-    let settings = settings(true);
+    let settings = settings(true, &[site.address.port()]);
     let validation = replay(
         &capture,
         (&inventory, &ranking),
@@ -143,7 +144,10 @@ async fn refused_addresses_are_named_nowhere() {
         .collect::<Vec<_>>()
         .join("\n");
     for address in REFUSED_ADDRESSES {
-        assert!(!json.contains(address), "the result names {address}: {json}");
+        assert!(
+            !json.contains(address),
+            "the result names {address}: {json}"
+        );
         assert!(
             !info_and_up.contains(address),
             "the log names {address}: {info_and_up}"
@@ -152,8 +156,7 @@ async fn refused_addresses_are_named_nowhere() {
     for result in &validation.results {
         let reason = result.attempts[0].reason.as_deref().unwrap_or_default();
         assert!(
-            reason == "refused: not a public address"
-                || reason.starts_with("refused: port "),
+            reason == "refused: not a public address" || reason.starts_with("refused: port "),
             "{}: {reason}",
             result.endpoint_id
         );

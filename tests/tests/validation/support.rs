@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use recon_contracts::{
-    Body, Capture, Endpoint, EndpointValidation, Header, IntentRanking, Inventory,
-    RankedEndpoint, RequestRecord, ResourceType, ResponseRecord, Timing, Validation,
+    Body, Capture, Endpoint, EndpointValidation, Header, IntentRanking, Inventory, RankedEndpoint,
+    RequestRecord, ResourceType, ResponseRecord, Timing, Validation,
 };
 use recon_runtime::config::ValidationSettings;
 use recon_runtime::secrets::{ProxySecrets, RotationMode};
@@ -15,8 +15,7 @@ use recon_tests::protected_site::ProtectedSite;
 use recon_tests::replay_proxies::TestProxy;
 use recon_validation::transport::{Hop, HttpTransport, Sending, Transport};
 use recon_validation::{
-    profile_name, tier_name, validate, ReplayEnvironment, Resolver, SystemResolver,
-    ValidationInput,
+    profile_name, tier_name, validate, ReplayEnvironment, Resolver, SystemResolver, ValidationInput,
 };
 
 /// Sends through the real network, but only to 127.0.0.0/8; anything else fails the test.
@@ -53,9 +52,11 @@ impl Transport for NeverConnect {
     }
 }
 
-pub fn settings(allow_loopback: bool) -> ValidationSettings {
+/// Roomy budgets and replays to `allowed_ports` only (the test sites' random ports).
+pub fn settings(allow_loopback: bool, allowed_ports: &[u16]) -> ValidationSettings {
     ValidationSettings {
         allow_loopback,
+        allowed_ports: allowed_ports.to_vec(),
         top_endpoints: 10,
         full_matrix: false,
         max_requests_per_scan: 200,
@@ -120,8 +121,11 @@ pub fn matrix(validation: &Validation) -> String {
     for result in &validation.results {
         text.push_str(&format!(
             "{} ({} requests)\n",
-            result.endpoint_id, result.requests_spent
+            result.endpoint_id, result.requests_sent
         ));
+        if let Some(not_replayed) = &result.not_replayed {
+            text.push_str(&format!("    {}\n", not_replayed.sentence()));
+        }
         for attempt in &result.attempts {
             text.push_str(&format!(
                 "    {:>15} × {:<11} {:>4} {:?} {}\n",
@@ -199,6 +203,11 @@ impl World {
             datacenter: TestProxy::http("dc-user", "dc-Pa55word").await,
             residential: TestProxy::socks5("res-user", "res-Pa55word").await,
         }
+    }
+
+    /// [`settings`] for replays to the protected site on loopback.
+    pub fn settings(&self) -> ValidationSettings {
+        settings(true, &[self.site.address.port()])
     }
 
     pub fn secrets(&self) -> ProxySecrets {
