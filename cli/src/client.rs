@@ -9,13 +9,13 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use recon_contracts::version::{user_agent, VersionInfo};
+use recon_contracts::RecordedEvent;
 use recon_contracts::{
     CaptureAccepted, CreateScanRequest, CreateScanResponse, ErrorBody, ErrorDetail, EventsPage,
     ScanView,
 };
-use futures::StreamExt;
-use recon_contracts::RecordedEvent;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use tokio_tungstenite::tungstenite::Message;

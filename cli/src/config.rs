@@ -31,7 +31,11 @@ pub struct ServerUrl(String);
 
 impl ServerUrl {
     /// `value` as a server URL; `source_name` says where it came from in the error.
-    pub fn parse(value: &str, source_name: &str, allow_http: bool) -> Result<ServerUrl, ConfigError> {
+    pub fn parse(
+        value: &str,
+        source_name: &str,
+        allow_http: bool,
+    ) -> Result<ServerUrl, ConfigError> {
         let bad = |reason: String| ConfigError::BadServerUrl {
             source_name: source_name.to_owned(),
             value: value.to_owned(),
@@ -545,7 +549,10 @@ mod tests {
             assert!(text.contains("--allow-http"), "{text}");
             assert!(text.contains("RECON_ALLOW_HTTP=1"), "{text}");
             assert!(text.contains("(RECON_SERVER)"), "{text}");
-            assert!(ServerUrl::parse(server, "RECON_SERVER", true).is_ok(), "{server}");
+            assert!(
+                ServerUrl::parse(server, "RECON_SERVER", true).is_ok(),
+                "{server}"
+            );
         }
     }
 
@@ -560,7 +567,10 @@ mod tests {
             "https://recon.example",
             "https://10.0.0.5:8443/base",
         ] {
-            assert!(ServerUrl::parse(server, "--server", false).is_ok(), "{server}");
+            assert!(
+                ServerUrl::parse(server, "--server", false).is_ok(),
+                "{server}"
+            );
         }
     }
 
@@ -578,10 +588,17 @@ mod tests {
     #[test]
     fn the_file_server_is_checked_too() {
         let file = file("server = \"http://recon.example\"\n");
-        let error = Config::resolve(file, Some(Path::new("/h/.recon/config.toml")), false, env(&[]))
-            .unwrap_err();
+        let error = Config::resolve(
+            file,
+            Some(Path::new("/h/.recon/config.toml")),
+            false,
+            env(&[]),
+        )
+        .unwrap_err();
         assert!(
-            error.to_string().contains("(server in /h/.recon/config.toml)"),
+            error
+                .to_string()
+                .contains("(server in /h/.recon/config.toml)"),
             "{error}"
         );
     }

@@ -298,8 +298,9 @@ mod tests {
 
     #[test]
     fn allow_http_is_a_global_flag() {
-        let cli = Cli::try_parse_from(["recon", "status", "--allow-http", &Uuid::nil().to_string()])
-            .unwrap();
+        let cli =
+            Cli::try_parse_from(["recon", "status", "--allow-http", &Uuid::nil().to_string()])
+                .unwrap();
         assert!(cli.allow_http);
         let cli = Cli::try_parse_from(["recon", "--allow-http", "logout"]).unwrap();
         assert!(cli.allow_http);

@@ -79,7 +79,10 @@ fn skip_escape(chars: &mut Chars) {
             skip_control_string(chars);
         }
         Some('\u{20}'..='\u{2f}') => {
-            while chars.next_if(|c| ('\u{20}'..='\u{2f}').contains(c)).is_some() {}
+            while chars
+                .next_if(|c| ('\u{20}'..='\u{2f}').contains(c))
+                .is_some()
+            {}
             chars.next_if(|c| ('\u{30}'..='\u{7e}').contains(c));
         }
         Some('\u{30}'..='\u{7e}') => {
@@ -92,7 +95,10 @@ fn skip_escape(chars: &mut Chars) {
 
 /// CSI's parameter and intermediate bytes, then its final byte.
 fn skip_control_sequence(chars: &mut Chars) {
-    while chars.next_if(|c| ('\u{20}'..='\u{3f}').contains(c)).is_some() {}
+    while chars
+        .next_if(|c| ('\u{20}'..='\u{3f}').contains(c))
+        .is_some()
+    {}
     chars.next_if(|c| ('\u{40}'..='\u{7e}').contains(c));
 }
 
@@ -120,7 +126,11 @@ mod tests {
 
     #[test]
     fn printable_text_is_kept_as_it_is() {
-        for text in ["plain", "Café ✓ 日本語 — “quoted” 🚀", "[detection] started: 3 vendors"] {
+        for text in [
+            "plain",
+            "Café ✓ 日本語 — “quoted” 🚀",
+            "[detection] started: 3 vendors",
+        ] {
             assert_eq!(terminal_safe(text), text);
         }
     }
@@ -134,7 +144,10 @@ mod tests {
             ("\u{1b}]52;c;ZWNobyBwd25lZA==\u{07}after", "after"),
             ("\u{1b}]52;c;ZWNobyBwd25lZA==\u{1b}\\after", "after"),
             ("\u{1b}]0;new title\u{9c}after", "after"),
-            ("\u{1b}]8;;https://evil.example\u{07}link\u{1b}]8;;\u{07}", "link"),
+            (
+                "\u{1b}]8;;https://evil.example\u{07}link\u{1b}]8;;\u{07}",
+                "link",
+            ),
             ("\u{1b}P1$r0m\u{1b}\\dcs", "dcs"),
             ("\u{1b}(Bcharset", "charset"),
             ("\u{1b}7saved\u{1b}8", "saved"),
@@ -152,7 +165,10 @@ mod tests {
     #[test]
     fn other_controls_and_bidi_controls_are_dropped_and_line_breaks_become_spaces() {
         assert_eq!(terminal_safe("ding\u{07}\u{7f}\u{0}\u{85}x"), "ding x");
-        assert_eq!(terminal_safe("one\ntwo\r\nthree\tfour"), "one two  three four");
+        assert_eq!(
+            terminal_safe("one\ntwo\r\nthree\tfour"),
+            "one two  three four"
+        );
         assert_eq!(
             terminal_safe("admin\u{202e}txt.exe\u{202c} \u{2066}x\u{2069}\u{200f}"),
             "admintxt.exe x"
@@ -165,10 +181,7 @@ mod tests {
         for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
             for text in [format!("{c}"), format!("a{c}[2J{c}]52;c;x\u{07}b")] {
                 let safe = terminal_safe(&text);
-                assert!(
-                    !safe.chars().any(needs_care),
-                    "{text:?} became {safe:?}"
-                );
+                assert!(!safe.chars().any(needs_care), "{text:?} became {safe:?}");
             }
         }
     }

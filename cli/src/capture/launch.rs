@@ -227,9 +227,11 @@ mod pipe {
     pub fn spawn(
         _command: Command,
     ) -> Result<(Child, CdpClient, mpsc::UnboundedReceiver<CdpEvent>), String> {
-        Err("recording needs Chrome's DevTools pipe, which this version of recon sets up on \
+        Err(
+            "recording needs Chrome's DevTools pipe, which this version of recon sets up on \
              Linux and macOS only; import a HAR file exported from Chrome with --from-har instead"
-            .into())
+                .into(),
+        )
     }
 }
 
@@ -243,7 +245,9 @@ mod tests {
             let args = chrome_args(Path::new("/tmp/p"), headless, as_root);
             assert!(args.contains(&"--remote-debugging-pipe".to_owned()));
             assert!(
-                !args.iter().any(|arg| arg.starts_with("--remote-debugging-port")),
+                !args
+                    .iter()
+                    .any(|arg| arg.starts_with("--remote-debugging-port")),
                 "{args:?}"
             );
         }

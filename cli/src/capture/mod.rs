@@ -158,11 +158,8 @@ pub async fn record(
         Err(error) => Err(error),
     };
 
-    let _ = tokio::time::timeout(
-        SHUTDOWN_TIMEOUT,
-        cdp.call("Browser.close", json!({}), None),
-    )
-    .await;
+    let _ =
+        tokio::time::timeout(SHUTDOWN_TIMEOUT, cdp.call("Browser.close", json!({}), None)).await;
     if tokio::time::timeout(SHUTDOWN_TIMEOUT, child.wait())
         .await
         .is_err()

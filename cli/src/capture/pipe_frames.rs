@@ -59,7 +59,8 @@ mod tests {
 
     #[test]
     fn messages_come_out_whole_however_the_bytes_are_split() {
-        let stream = b"{\"id\":1,\"result\":{}}\0{\"method\":\"Network.loadingFinished\"}\0\0{\"id\":2";
+        let stream =
+            b"{\"id\":1,\"result\":{}}\0{\"method\":\"Network.loadingFinished\"}\0\0{\"id\":2";
         for split in 0..=stream.len() {
             let mut frames = PipeFrames::new(1 << 20);
             let mut messages = frames.push(&stream[..split]);
@@ -73,7 +74,10 @@ mod tests {
                 ],
                 "split at {split}"
             );
-            assert_eq!(frames.push(b",\"result\":{}}\0"), vec![b"{\"id\":2,\"result\":{}}".to_vec()]);
+            assert_eq!(
+                frames.push(b",\"result\":{}}\0"),
+                vec![b"{\"id\":2,\"result\":{}}".to_vec()]
+            );
         }
     }
 
@@ -83,7 +87,10 @@ mod tests {
         assert_eq!(frames.push(b"12345"), Vec::<Vec<u8>>::new());
         assert_eq!(frames.push(b"6789"), Vec::<Vec<u8>>::new());
         assert_eq!(frames.push(b"more\0ok\0"), vec![b"ok".to_vec()]);
-        assert_eq!(frames.push(b"123456789\0exactly8\0"), vec![b"exactly8".to_vec()]);
+        assert_eq!(
+            frames.push(b"123456789\0exactly8\0"),
+            vec![b"exactly8".to_vec()]
+        );
         assert_eq!(frames.oversized, 2);
     }
 }
