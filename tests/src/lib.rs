@@ -5,7 +5,9 @@
 
 pub mod canaries;
 pub mod capture_site;
+pub mod cli;
 pub mod fixtures;
+pub mod hostile_server;
 pub mod lamp_shop;
 pub mod logging_site;
 mod nats_server;
