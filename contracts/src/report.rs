@@ -154,6 +154,16 @@ pub struct Endpoint {
     pub challenged_count: u32,
 }
 
+/// Endpoint kinds that carry nothing a scraper wants: assets, trackers, anti-bot sensors.
+pub const NON_DATA_KINDS: [&str; 3] = ["static", "tracking", "anti-bot-sensor"];
+
+impl Endpoint {
+    /// Whether the endpoint can carry data (it is not of a [`NON_DATA_KINDS`] kind).
+    pub fn is_data(&self) -> bool {
+        !NON_DATA_KINDS.contains(&self.kind.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Parameter {
     pub name: String,
@@ -202,6 +212,18 @@ pub enum PaginationStyle {
     NextLink,
 }
 
+impl PaginationStyle {
+    /// The style's name as JSON spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PaginationStyle::Page => "page",
+            PaginationStyle::Offset => "offset",
+            PaginationStyle::Cursor => "cursor",
+            PaginationStyle::NextLink => "next-link",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthRequirement {
     pub kind: AuthKind,
@@ -218,6 +240,20 @@ pub enum AuthKind {
     ApiKey,
     Csrf,
     Basic,
+}
+
+impl AuthKind {
+    /// The kind's name as JSON spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthKind::SessionCookie => "session-cookie",
+            AuthKind::AntiBotCookie => "anti-bot-cookie",
+            AuthKind::Bearer => "bearer",
+            AuthKind::ApiKey => "api-key",
+            AuthKind::Csrf => "csrf",
+            AuthKind::Basic => "basic",
+        }
+    }
 }
 
 /// One dynamic value an endpoint sends, and the earlier response that minted it.
@@ -292,6 +328,18 @@ pub enum ReplayProfile {
     Impersonate,
 }
 
+impl ReplayProfile {
+    /// The profile's name as reports and JSON spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplayProfile::Plain => "plain",
+            ReplayProfile::BrowserHeaders => "browser-headers",
+            ReplayProfile::BrowserSession => "browser-session",
+            ReplayProfile::Impersonate => "impersonate",
+        }
+    }
+}
+
 /// A network egress tier, cheapest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -299,6 +347,17 @@ pub enum NetworkTier {
     Direct,
     Datacenter,
     Residential,
+}
+
+impl NetworkTier {
+    /// The tier's name as reports and JSON spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NetworkTier::Direct => "direct",
+            NetworkTier::Datacenter => "datacenter",
+            NetworkTier::Residential => "residential",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -350,10 +409,31 @@ pub struct EndpointValidation {
     pub requests_spent: u32,
 }
 
+/// A profile × tier pair. Ordered by cost, cheapest first, as the cascade tries them: the tier
+/// decides (a proxy costs more than any client), then the profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReplayChoice {
     pub profile: ReplayProfile,
     pub tier: NetworkTier,
+}
+
+impl Ord for ReplayChoice {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.tier, self.profile).cmp(&(other.tier, other.profile))
+    }
+}
+
+impl PartialOrd for ReplayChoice {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// `plain × direct`: how reports and notes name a pair.
+impl std::fmt::Display for ReplayChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} × {}", self.profile.name(), self.tier.name())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -592,5 +672,53 @@ mod tests {
         let scrub: ScrubSummary =
             serde_json::from_str(r#"{"scrubbed_capture_key":"scrubbed/x.json.gz"}"#).unwrap();
         assert_eq!(scrub.replacements, 0);
+    }
+
+    #[test]
+    fn enum_names_are_their_json_names() {
+        for profile in [
+            ReplayProfile::Plain,
+            ReplayProfile::BrowserHeaders,
+            ReplayProfile::BrowserSession,
+            ReplayProfile::Impersonate,
+        ] {
+            assert_eq!(serde_json::to_value(profile).unwrap(), profile.name());
+        }
+        for tier in [
+            NetworkTier::Direct,
+            NetworkTier::Datacenter,
+            NetworkTier::Residential,
+        ] {
+            assert_eq!(serde_json::to_value(tier).unwrap(), tier.name());
+        }
+        for style in [
+            PaginationStyle::Page,
+            PaginationStyle::Offset,
+            PaginationStyle::Cursor,
+            PaginationStyle::NextLink,
+        ] {
+            assert_eq!(serde_json::to_value(style).unwrap(), style.name());
+        }
+        for kind in [
+            AuthKind::SessionCookie,
+            AuthKind::AntiBotCookie,
+            AuthKind::Bearer,
+            AuthKind::ApiKey,
+            AuthKind::Csrf,
+            AuthKind::Basic,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
+    }
+
+    #[test]
+    fn replay_choices_order_by_tier_then_profile() {
+        let choice = |profile, tier| ReplayChoice { profile, tier };
+        let impersonate_direct = choice(ReplayProfile::Impersonate, NetworkTier::Direct);
+        let plain_datacenter = choice(ReplayProfile::Plain, NetworkTier::Datacenter);
+        let session_datacenter = choice(ReplayProfile::BrowserSession, NetworkTier::Datacenter);
+        assert!(impersonate_direct < plain_datacenter);
+        assert!(plain_datacenter < session_datacenter);
+        assert_eq!(impersonate_direct.to_string(), "impersonate × direct");
     }
 }
