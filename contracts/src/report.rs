@@ -476,6 +476,23 @@ pub struct ReplayAttempt {
     pub similarity: Option<f64>,
 }
 
+impl ReplayAttempt {
+    /// An attempt with its outcome only: no reason, timing, size or similarity yet.
+    pub fn outcome(choice: ReplayChoice, status: Option<u16>, verdict: Verdict) -> ReplayAttempt {
+        ReplayAttempt {
+            profile: choice.profile,
+            tier: choice.tier,
+            status,
+            verdict,
+            reason: None,
+            latency_ms: None,
+            bytes: None,
+            content_type: None,
+            similarity: None,
+        }
+    }
+}
+
 /// Result of the scrub step: where the scrubbed capture lives and what was replaced.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScrubSummary {
@@ -676,39 +693,25 @@ mod tests {
 
     #[test]
     fn enum_names_are_their_json_names() {
-        for profile in [
-            ReplayProfile::Plain,
-            ReplayProfile::BrowserHeaders,
-            ReplayProfile::BrowserSession,
-            ReplayProfile::Impersonate,
-        ] {
-            assert_eq!(serde_json::to_value(profile).unwrap(), profile.name());
+        fn assert_json_names<T: Serialize + Copy>(values: &[T], name: fn(T) -> &'static str) {
+            for value in values {
+                assert_eq!(serde_json::to_value(value).unwrap(), name(*value));
+            }
         }
-        for tier in [
-            NetworkTier::Direct,
-            NetworkTier::Datacenter,
-            NetworkTier::Residential,
-        ] {
-            assert_eq!(serde_json::to_value(tier).unwrap(), tier.name());
-        }
-        for style in [
-            PaginationStyle::Page,
-            PaginationStyle::Offset,
-            PaginationStyle::Cursor,
-            PaginationStyle::NextLink,
-        ] {
-            assert_eq!(serde_json::to_value(style).unwrap(), style.name());
-        }
-        for kind in [
-            AuthKind::SessionCookie,
-            AuthKind::AntiBotCookie,
-            AuthKind::Bearer,
-            AuthKind::ApiKey,
-            AuthKind::Csrf,
-            AuthKind::Basic,
-        ] {
-            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
-        }
+        use ReplayProfile::*;
+        assert_json_names(
+            &[Plain, BrowserHeaders, BrowserSession, Impersonate],
+            ReplayProfile::name,
+        );
+        use NetworkTier::*;
+        assert_json_names(&[Direct, Datacenter, Residential], NetworkTier::name);
+        use PaginationStyle::*;
+        assert_json_names(&[Page, Offset, Cursor, NextLink], PaginationStyle::name);
+        use AuthKind::*;
+        assert_json_names(
+            &[SessionCookie, AntiBotCookie, Bearer, ApiKey, Csrf, Basic],
+            AuthKind::name,
+        );
     }
 
     #[test]

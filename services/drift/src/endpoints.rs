@@ -251,12 +251,13 @@ mod tests {
     use recon_contracts::{AuthKind, AuthRequirement, PaginationStyle};
 
     use super::*;
-    use crate::test_support::{drift_between, endpoint, World};
+    use crate::test_support::{drift_between, endpoint, only_change, World};
 
-    fn only_change(before: &World, after: &World) -> Change {
-        let changes = drift_between(before, after).changes;
-        assert_eq!(changes.len(), 1, "{changes:#?}");
-        changes.into_iter().next().unwrap()
+    fn bearer(header: &str) -> AuthRequirement {
+        AuthRequirement {
+            kind: AuthKind::Bearer,
+            name: header.into(),
+        }
     }
 
     #[test]
@@ -307,10 +308,7 @@ mod tests {
         let templated = endpoint("GET", "/c/{c_slug}");
         let before = World::default().with_endpoint(literal);
         let after = World::default().with_endpoint(Endpoint {
-            auth: vec![AuthRequirement {
-                kind: AuthKind::Bearer,
-                name: "Authorization".into(),
-            }],
+            auth: vec![bearer("Authorization")],
             ..templated.clone()
         });
         let change = only_change(&before, &after);
@@ -351,13 +349,7 @@ mod tests {
             ..items.clone()
         });
         let after = World::default().with_endpoint(Endpoint {
-            auth: vec![
-                AuthRequirement {
-                    kind: AuthKind::Bearer,
-                    name: "Authorization".into(),
-                },
-                session,
-            ],
+            auth: vec![bearer("Authorization"), session],
             ..items
         });
         let change = only_change(&before, &after);
@@ -377,10 +369,7 @@ mod tests {
         let items = endpoint("GET", "/api/items");
         let with_header = |name: &str| {
             World::default().with_endpoint(Endpoint {
-                auth: vec![AuthRequirement {
-                    kind: AuthKind::Bearer,
-                    name: name.into(),
-                }],
+                auth: vec![bearer(name)],
                 ..items.clone()
             })
         };

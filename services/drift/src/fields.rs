@@ -168,8 +168,21 @@ mod tests {
             .collect()
     }
 
-    fn some(text: &str) -> Option<String> {
-        Some(text.to_owned())
+    fn row(
+        kind: ChangeKind,
+        field: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+        severity: Severity,
+    ) -> Row {
+        let owned = |text: Option<&str>| text.map(str::to_owned);
+        (
+            kind,
+            field.to_owned(),
+            owned(before),
+            owned(after),
+            severity,
+        )
     }
 
     #[test]
@@ -181,11 +194,11 @@ mod tests {
         );
         assert_eq!(
             field_changes(before, after),
-            [(
+            [row(
                 ChangeKind::ResponseFieldAdded,
-                "rating".to_owned(),
+                "rating",
                 None,
-                some("number"),
+                Some("number"),
                 Severity::Low
             )]
         );
@@ -201,17 +214,17 @@ mod tests {
         assert_eq!(
             field_changes(before, after),
             [
-                (
+                row(
                     ChangeKind::ResponseFieldRemoved,
-                    "price".to_owned(),
-                    some("number"),
+                    "price",
+                    Some("number"),
                     None,
                     Severity::High
                 ),
-                (
+                row(
                     ChangeKind::ResponseFieldRemoved,
-                    "badge".to_owned(),
-                    some("string"),
+                    "badge",
+                    Some("string"),
                     None,
                     Severity::Medium
                 ),
@@ -225,11 +238,11 @@ mod tests {
         let after = item_schema(json!({"stock": {"type": "string"}}), &["stock"]);
         assert_eq!(
             field_changes(before, after),
-            [(
+            [row(
                 ChangeKind::ResponseFieldRetyped,
-                "stock".to_owned(),
-                some("integer"),
-                some("string"),
+                "stock",
+                Some("integer"),
+                Some("string"),
                 Severity::High
             )]
         );
@@ -270,11 +283,11 @@ mod tests {
         );
         assert_eq!(
             field_changes(before, after),
-            [(
+            [row(
                 ChangeKind::ResponseFieldRetyped,
-                "variants".to_owned(),
-                some("array"),
-                some("string"),
+                "variants",
+                Some("array"),
+                Some("string"),
                 Severity::High
             )]
         );

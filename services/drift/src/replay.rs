@@ -117,19 +117,15 @@ mod tests {
     use recon_contracts::{EndpointValidation, NetworkTier, ReplayProfile};
 
     use super::*;
-    use crate::test_support::{choice, drift_between, endpoint, replayed as ran, World};
+    use crate::test_support::{
+        choice, drift_between, endpoint, only_change, replayed as ran, World,
+    };
 
     fn validated(result: impl Fn(&recon_contracts::Endpoint) -> EndpointValidation) -> World {
         let items = endpoint("GET", "/api/items");
         World::default()
             .with_result(result(&items))
             .with_endpoint(items)
-    }
-
-    fn only_change(before: &World, after: &World) -> Change {
-        let changes = drift_between(before, after).changes;
-        assert_eq!(changes.len(), 1, "{changes:#?}");
-        changes.into_iter().next().unwrap()
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use recon_contracts::{
-    Detection, Drift, Endpoint, EndpointValidation, Inventory, NetworkTier, ReplayAttempt,
+    Change, Detection, Drift, Endpoint, EndpointValidation, Inventory, NetworkTier, ReplayAttempt,
     ReplayChoice, ReplayProfile, Validation, VendorFinding, Verdict,
 };
 use uuid::Uuid;
@@ -66,6 +66,13 @@ pub fn drift_between(before: &World, after: &World) -> Drift {
     drift(Some(&before.facts()), &after.facts())
 }
 
+/// The one change between two worlds (fails the test when there are more or none).
+pub fn only_change(before: &World, after: &World) -> Change {
+    let mut changes = drift_between(before, after).changes;
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    changes.remove(0)
+}
+
 pub fn vendor(id: &str, confidence: f64) -> VendorFinding {
     VendorFinding {
         id: id.to_owned(),
@@ -96,24 +103,17 @@ pub fn choice(profile: ReplayProfile, tier: NetworkTier) -> ReplayChoice {
 
 /// A validation result for `endpoint` whose cascade ran and settled on `best`.
 pub fn replayed(endpoint: &Endpoint, best: Option<ReplayChoice>) -> EndpointValidation {
-    let last = best.unwrap_or(choice(ReplayProfile::Impersonate, NetworkTier::Residential));
+    let last = match best {
+        Some(passed) => ReplayAttempt::outcome(passed, Some(200), Verdict::Pass),
+        None => ReplayAttempt::outcome(
+            choice(ReplayProfile::Impersonate, NetworkTier::Residential),
+            Some(403),
+            Verdict::Blocked,
+        ),
+    };
     EndpointValidation {
         endpoint_id: endpoint.id.clone(),
-        attempts: vec![ReplayAttempt {
-            profile: last.profile,
-            tier: last.tier,
-            status: Some(if best.is_some() { 200 } else { 403 }),
-            verdict: if best.is_some() {
-                Verdict::Pass
-            } else {
-                Verdict::Blocked
-            },
-            reason: None,
-            latency_ms: None,
-            bytes: None,
-            content_type: None,
-            similarity: None,
-        }],
+        attempts: vec![last],
         best,
         ..EndpointValidation::default()
     }

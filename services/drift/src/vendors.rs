@@ -86,7 +86,7 @@ mod tests {
     use recon_contracts::VendorFinding;
 
     use super::*;
-    use crate::test_support::{drift_between, vendor, World};
+    use crate::test_support::{drift_between, only_change, vendor, World};
 
     #[test]
     fn a_new_bot_vendor_is_a_high_vendor_added() {
@@ -95,12 +95,11 @@ mod tests {
             category: "bot-management".into(),
             ..vendor("datadome", 0.9)
         });
-        let changes = drift_between(&before, &after).changes;
-        assert_eq!(changes.len(), 1, "{changes:?}");
-        assert_eq!(changes[0].kind, ChangeKind::VendorAdded);
-        assert_eq!(changes[0].vendor.as_deref(), Some("datadome"));
-        assert_eq!(changes[0].after.as_deref(), Some("0.9"));
-        assert_eq!(changes[0].severity, Severity::High);
+        let change = only_change(&before, &after);
+        assert_eq!(change.kind, ChangeKind::VendorAdded);
+        assert_eq!(change.vendor.as_deref(), Some("datadome"));
+        assert_eq!(change.after.as_deref(), Some("0.9"));
+        assert_eq!(change.severity, Severity::High);
     }
 
     #[test]
@@ -109,34 +108,32 @@ mod tests {
             category: "cdn".into(),
             ..vendor("fastly", 0.6)
         });
-        let changes = drift_between(&World::default(), &after).changes;
-        assert_eq!(changes[0].severity, Severity::Medium);
+        let change = only_change(&World::default(), &after);
+        assert_eq!(change.severity, Severity::Medium);
     }
 
     #[test]
     fn a_vendor_no_longer_detected_is_a_medium_vendor_removed() {
         let before = World::default().with_vendor(vendor("akamai", 0.85));
-        let changes = drift_between(&before, &World::default()).changes;
-        assert_eq!(changes.len(), 1, "{changes:?}");
-        assert_eq!(changes[0].kind, ChangeKind::VendorRemoved);
-        assert_eq!(changes[0].vendor.as_deref(), Some("akamai"));
-        assert_eq!(changes[0].before.as_deref(), Some("0.85"));
-        assert_eq!(changes[0].after, None);
-        assert_eq!(changes[0].severity, Severity::Medium);
+        let change = only_change(&before, &World::default());
+        assert_eq!(change.kind, ChangeKind::VendorRemoved);
+        assert_eq!(change.vendor.as_deref(), Some("akamai"));
+        assert_eq!(change.before.as_deref(), Some("0.85"));
+        assert_eq!(change.after, None);
+        assert_eq!(change.severity, Severity::Medium);
     }
 
     #[test]
     fn a_confidence_move_of_at_least_the_step_is_a_low_change() {
         let before = World::default().with_vendor(vendor("cloudflare", 0.5));
         let after = World::default().with_vendor(vendor("cloudflare", 0.65));
-        let changes = drift_between(&before, &after).changes;
-        assert_eq!(changes.len(), 1, "{changes:?}");
-        assert_eq!(changes[0].kind, ChangeKind::VendorConfidenceChanged);
+        let change = only_change(&before, &after);
+        assert_eq!(change.kind, ChangeKind::VendorConfidenceChanged);
         assert_eq!(
-            (changes[0].before.as_deref(), changes[0].after.as_deref()),
+            (change.before.as_deref(), change.after.as_deref()),
             (Some("0.5"), Some("0.65"))
         );
-        assert_eq!(changes[0].severity, Severity::Low);
+        assert_eq!(change.severity, Severity::Low);
     }
 
     #[test]

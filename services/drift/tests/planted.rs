@@ -56,15 +56,9 @@ impl Scan {
         self.validation.results.push(EndpointValidation {
             endpoint_id: self.endpoint_id("GET", "/v1/items"),
             attempts: vec![ReplayAttempt {
-                profile: best.profile,
-                tier: best.tier,
-                status: Some(200),
-                verdict: Verdict::Pass,
-                reason: None,
                 latency_ms: Some(40),
-                bytes: Some(512),
-                content_type: Some("application/json".into()),
                 similarity: Some(1.0),
+                ..ReplayAttempt::outcome(best, Some(200), Verdict::Pass)
             }],
             best: Some(best),
             rate_limit,

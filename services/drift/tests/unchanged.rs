@@ -41,21 +41,22 @@ impl Results {
     }
 }
 
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i32>().prop_map(|n| json!(n)),
-        (-1000.0f64..1000.0).prop_map(|f| json!(f + 0.5)),
-        "[a-z]{0,4}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
-            prop::collection::btree_map("[a-d]", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+/// Response bodies: objects whose fields take a few typical values (nulls, numbers, text,
+/// lists, nested records), for schemas merged by analysis's own inference.
+fn response_body() -> impl Strategy<Value = Value> {
+    let field_value = prop::sample::select(vec![
+        json!(null),
+        json!(7),
+        json!(7.5),
+        json!("lamp"),
+        json!(true),
+        json!([]),
+        json!([1, 2]),
+        json!([{"id": 1, "tags": ["a"]}]),
+        json!({"amount": 19.9, "currency": "EUR"}),
+    ]);
+    prop::collection::btree_map("[a-d]", field_value, 0..4)
+        .prop_map(|fields| Value::Object(fields.into_iter().collect()))
 }
 
 /// Schemas as analysis writes them (merged samples), and hand-written shapes it never writes
@@ -82,7 +83,7 @@ fn response_schema() -> impl Strategy<Value = Option<Value>> {
             });
     prop_oneof![
         Just(None),
-        prop::collection::vec(json_value(), 1..4)
+        prop::collection::vec(response_body(), 1..4)
             .prop_map(|samples| infer(&samples).map(|shape| shape.to_schema())),
         written.prop_map(Some),
     ]
@@ -235,17 +236,18 @@ fn results() -> impl Strategy<Value = Results> {
                 .zip(replays)
                 .map(|(endpoint, (best, rate_limit))| EndpointValidation {
                     endpoint_id: endpoint.id.clone(),
-                    attempts: vec![ReplayAttempt {
-                        profile: ReplayProfile::Plain,
-                        tier: NetworkTier::Direct,
-                        status: Some(200),
-                        verdict: Verdict::Pass,
-                        reason: None,
-                        latency_ms: None,
-                        bytes: None,
-                        content_type: None,
-                        similarity: None,
-                    }],
+                    attempts: vec![ReplayAttempt::outcome(
+                        best.unwrap_or(ReplayChoice {
+                            profile: ReplayProfile::Impersonate,
+                            tier: NetworkTier::Residential,
+                        }),
+                        Some(200),
+                        if best.is_some() {
+                            Verdict::Pass
+                        } else {
+                            Verdict::Blocked
+                        },
+                    )],
                     best,
                     rate_limit,
                     ..EndpointValidation::default()
