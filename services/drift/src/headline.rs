@@ -127,6 +127,17 @@ mod tests {
     }
 
     #[test]
+    fn field_changes_past_the_cap_count_in_the_total() {
+        let before = World::default();
+        let after = World::default().with_vendor(vendor("kasada", 0.8));
+        let drift = Drift {
+            omitted_changes: 5,
+            ..drift_between(&before, &after)
+        };
+        assert_eq!(headline(&drift), "6 changes since 1 Dec: kasada added; …");
+    }
+
+    #[test]
     fn absent_values_read_as_none_or_nothing_passed() {
         let change = Change {
             kind: ChangeKind::ReplayChoiceChanged,

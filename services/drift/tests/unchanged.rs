@@ -1,14 +1,15 @@
 //! Properties over generated scan results: identical results (in any order) never produce a
-//! change, and any two results produce a deterministic, sorted, capped list.
+//! change; any two results produce a deterministic, sorted, capped list; and swapping the two
+//! scans swaps what was added and removed.
 
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use recon_analysis::schema::infer;
 use recon_contracts::{
-    AuthKind, AuthRequirement, Detection, Endpoint, EndpointValidation, Inventory, NetworkTier,
-    Pagination, PaginationStyle, RateLimit, ReplayAttempt, ReplayChoice, ReplayProfile, Validation,
-    VendorFinding, Verdict, VENDOR_IDS,
+    AuthKind, AuthRequirement, ChangeKind, Detection, Endpoint, EndpointValidation, Inventory,
+    NetworkTier, Pagination, PaginationStyle, RateLimit, ReplayAttempt, ReplayChoice,
+    ReplayProfile, Validation, VendorFinding, Verdict, VENDOR_IDS,
 };
 use recon_drift::{drift, ScanFacts, MAX_FIELD_CHANGES_PER_ENDPOINT};
 use serde_json::{json, Value};
@@ -301,5 +302,29 @@ proptest! {
         }
         prop_assert!(field_changes.values().all(|count| *count <= MAX_FIELD_CHANGES_PER_ENDPOINT));
         prop_assert_eq!(drift(None, &current), recon_contracts::Drift::default());
+    }
+
+    #[test]
+    fn swapping_the_scans_swaps_what_was_added_and_removed(before in results(), after in results()) {
+        let forward = drift(Some(&before.facts(Uuid::new_v4())), &after.facts(Uuid::new_v4()));
+        let backward = drift(Some(&after.facts(Uuid::new_v4())), &before.facts(Uuid::new_v4()));
+        let count = |drift: &recon_contracts::Drift, kind: ChangeKind| {
+            drift.changes.iter().filter(|change| change.kind == kind).count()
+        };
+        for (added, removed) in [
+            (ChangeKind::VendorAdded, ChangeKind::VendorRemoved),
+            (ChangeKind::EndpointAdded, ChangeKind::EndpointRemoved),
+        ] {
+            prop_assert_eq!(count(&forward, added), count(&backward, removed));
+        }
+        for kind in [
+            ChangeKind::VendorConfidenceChanged,
+            ChangeKind::AuthChanged,
+            ChangeKind::PaginationChanged,
+            ChangeKind::ReplayChoiceChanged,
+            ChangeKind::RateLimitChanged,
+        ] {
+            prop_assert_eq!(count(&forward, kind), count(&backward, kind));
+        }
     }
 }
