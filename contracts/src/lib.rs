@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod capture;
+pub mod drift;
 pub mod events;
 pub mod messages;
 pub mod names;
@@ -12,6 +13,7 @@ pub mod version;
 
 pub use api::*;
 pub use capture::*;
+pub use drift::*;
 pub use events::*;
 pub use messages::*;
 pub use report::*;

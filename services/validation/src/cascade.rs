@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use recon_contracts::{
-    NetworkTier, RateLimit, ReplayAttempt, ReplayChoice, ReplayProfile, RequestRecord,
-};
+use recon_contracts::{RateLimit, ReplayAttempt, ReplayChoice, ReplayProfile, RequestRecord};
 
 use crate::guard::Refusal;
 use crate::proxy::{ProxyTier, Route};
@@ -89,7 +87,7 @@ pub async fn run_cascade(
                 // Another profile from the same address meets the same limit: try the next tier.
                 result.notes.push(format!(
                     "Still rate limited on the {} tier after backing off; moved on.",
-                    tier_name(route.tier())
+                    route.tier().name()
                 ));
                 continue 'tiers;
             }
@@ -143,22 +141,5 @@ fn record_outcome(outcome: &Outcome, result: &mut CascadeResult) {
                 result.rate_limit = Some(limit);
             }
         }
-    }
-}
-
-pub fn tier_name(tier: NetworkTier) -> &'static str {
-    match tier {
-        NetworkTier::Direct => "direct",
-        NetworkTier::Datacenter => "datacenter",
-        NetworkTier::Residential => "residential",
-    }
-}
-
-pub fn profile_name(profile: ReplayProfile) -> &'static str {
-    match profile {
-        ReplayProfile::Plain => "plain",
-        ReplayProfile::BrowserHeaders => "browser-headers",
-        ReplayProfile::BrowserSession => "browser-session",
-        ReplayProfile::Impersonate => "impersonate",
     }
 }

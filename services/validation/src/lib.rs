@@ -38,7 +38,7 @@ use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
 use tokio::sync::Semaphore;
 
-pub use cascade::{profile_name, tier_name, PROFILES};
+pub use cascade::PROFILES;
 pub use guard::{refusal_reason, AddressGuard, Refusal};
 pub use resolver::{Resolver, StaticResolver, SystemResolver};
 pub use transport::{HttpTransport, Transport};
@@ -284,7 +284,7 @@ fn tiers_note(tiers: &[ProxyTier]) -> String {
     names.extend(tiers.iter().map(|tier| {
         format!(
             "{} ({})",
-            tier_name(tier.tier),
+            tier.tier.name(),
             match tier.rotation {
                 recon_runtime::secrets::RotationMode::Sticky => "sticky",
                 recon_runtime::secrets::RotationMode::Rotating => "rotating",

@@ -15,7 +15,7 @@ use recon_tests::protected_site::ProtectedSite;
 use recon_tests::replay_proxies::TestProxy;
 use recon_validation::transport::{Hop, HttpTransport, Sending, Transport};
 use recon_validation::{
-    profile_name, tier_name, validate, ReplayEnvironment, Resolver, SystemResolver, ValidationInput,
+    validate, ReplayEnvironment, Resolver, SystemResolver, ValidationInput,
 };
 
 /// Sends through the real network, but only to 127.0.0.0/8; anything else fails the test.
@@ -129,8 +129,8 @@ pub fn matrix(validation: &Validation) -> String {
         for attempt in &result.attempts {
             text.push_str(&format!(
                 "    {:>15} × {:<11} {:>4} {:?} {}\n",
-                profile_name(attempt.profile),
-                tier_name(attempt.tier),
+                attempt.profile.name(),
+                attempt.tier.name(),
                 attempt
                     .status
                     .map(|s| s.to_string())
