@@ -86,20 +86,7 @@ pub fn env_name(placeholder: &str) -> String {
         (SecretKind::Session, _) => "SESSION_ID".to_owned(),
         (kind, _) => kind.label().to_owned(),
     };
-    let mut out = String::from("SITE_");
-    let mut last_underscore = true;
-    for c in base.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_uppercase());
-            last_underscore = false;
-        } else if !last_underscore {
-            out.push('_');
-            last_underscore = true;
-        }
-    }
-    while out.ends_with('_') {
-        out.pop();
-    }
+    let mut out = crate::escape::shell::variable_name(&base);
     if ordinal > 1 {
         out.push_str(&format!("_{ordinal}"));
     }
