@@ -6,11 +6,13 @@
 pub mod canaries;
 pub mod capture_site;
 pub mod fixtures;
+pub mod hostile;
 pub mod lamp_shop;
 mod nats_server;
 pub mod protected_site;
 pub mod proxy;
 pub mod replay_proxies;
+pub mod snippet_syntax;
 mod stack;
 pub mod starter_site;
 mod websocket;
