@@ -36,6 +36,22 @@ pub fn harness_env(name: &str) -> String {
     })
 }
 
+/// Runs `command` to its end and returns what it printed; panics with both streams when it
+/// cannot start or fails.
+pub fn run_ok(command: &mut std::process::Command) -> std::process::Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// Every step started then complete, in pipeline order: the events of a scan that succeeded.
 pub fn successful_scan_sequence() -> Vec<(recon_contracts::Step, recon_contracts::StepStatus)> {
     recon_contracts::Step::ALL

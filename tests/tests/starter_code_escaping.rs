@@ -5,16 +5,16 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use proptest::prelude::*;
 use recon_contracts::{Snippet, Synthesis};
 use recon_synthesis::escape::{python, rust, shell};
-use recon_tests::harness_env;
 use recon_tests::hostile::{
     self, with_markers, HostileCapture, Placed, HOSTILE, MARKER, SLOTS, SPECIAL_CHARS,
 };
 use recon_tests::snippet_syntax::{literal_values, marker_stays_quoted, Language};
+use recon_tests::{harness_env, run_ok};
 use serde_json::Value;
 
 /// One hostile capture and the starter code the chain wrote for it.
@@ -61,20 +61,6 @@ fn in_argument(text: &str) -> String {
     text.replace('\0', "\u{fffd}")
 }
 
-fn run(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 /// The literal-slot strings of a capture that its code must hold verbatim, in words.
 fn verbatim(placed: &Placed) -> Vec<(&'static str, String)> {
     vec![
@@ -111,10 +97,12 @@ fn python_code_keeps_hostile_text_in_strings_and_comments_and_compiles() {
         }
     }
     let checker = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/python_token_check.py");
-    let output = run(Command::new(harness_env("RECON_TEST_PYTHON"))
-        .arg(checker)
-        .arg(MARKER)
-        .args(&files));
+    let output = run_ok(
+        Command::new(harness_env("RECON_TEST_PYTHON"))
+            .arg(checker)
+            .arg(MARKER)
+            .args(&files),
+    );
     let reports: Vec<Value> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -207,7 +195,7 @@ fn curl_commands_run_no_command_of_the_site_and_send_its_text_verbatim() {
     std::fs::create_dir(&bin).unwrap();
     let stub = bin.join("curl");
     std::fs::write(&stub, RECORDING_CURL).unwrap();
-    run(Command::new("chmod").arg("+x").arg(&stub));
+    run_ok(Command::new("chmod").arg("+x").arg(&stub));
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -229,7 +217,7 @@ fn curl_commands_run_no_command_of_the_site_and_send_its_text_verbatim() {
                 std::fs::create_dir_all(dir).unwrap();
             }
             std::fs::write(&script, &snippet.code).unwrap();
-            run(Command::new("bash").arg("-n").arg(&script));
+            run_ok(Command::new("bash").arg("-n").arg(&script));
             let variables: BTreeSet<String> = snippet
                 .code
                 .split("${")
@@ -421,11 +409,13 @@ fn rust_code_for_hostile_captures_compiles() {
     main.push_str("\nfn main() {}\n");
     std::fs::write(source.join("main.rs"), main).unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    run(Command::new(cargo)
-        .args(["check", "--locked", "--quiet", "--manifest-path"])
-        .arg(crate_dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", crate_dir.join("target"))
-        .env_remove("RUSTFLAGS"));
+    run_ok(
+        Command::new(cargo)
+            .args(["check", "--locked", "--quiet", "--manifest-path"])
+            .arg(crate_dir.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", crate_dir.join("target"))
+            .env_remove("RUSTFLAGS"),
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::escape::shell;
 use crate::plan::{string_template, Library, Plan, PlanBody, Warmup};
-use crate::template::{Piece, Template};
+use crate::template::{warm_env, Piece, Template};
 
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
@@ -167,11 +167,6 @@ fn warm_hints(warmup: &Warmup) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The environment variable that stands in for a warm-up value in curl.
-pub fn warm_env(key: &str) -> String {
-    shell::variable_name(key)
-}
-
 fn proxy_flag(tier: NetworkTier) -> &'static str {
     match tier {
         NetworkTier::Direct => "",
@@ -251,13 +246,11 @@ fn word(template: &Template) -> String {
     let mut out = String::new();
     let mut literal = String::new();
     for piece in &template.0 {
-        let variable = match piece {
-            Piece::Text(text) => {
+        let Some(variable) = piece.variable() else {
+            if let Piece::Text(text) = piece {
                 literal.push_str(text);
-                continue;
             }
-            Piece::Env(name) => name.clone(),
-            Piece::Warm(key) => warm_env(key),
+            continue;
         };
         if !literal.is_empty() {
             out.push_str(&shell::quote(&std::mem::take(&mut literal)));

@@ -7,7 +7,6 @@ use std::fmt::Write;
 use recon_contracts::{NetworkTier, PaginationStyle};
 use serde_json::Value;
 
-use crate::curl::warm_env;
 use crate::escape::rust::{self as literal, comment};
 use crate::plan::{string_template, Library, Plan, PlanBody};
 use crate::template::{Piece, Template};
@@ -201,13 +200,11 @@ fn rs_template(template: &Template) -> String {
     let mut format = String::new();
     let mut arguments = Vec::new();
     for piece in &template.0 {
-        let variable = match piece {
-            Piece::Text(text) => {
+        let Some(variable) = piece.variable() else {
+            if let Piece::Text(text) = piece {
                 format.push_str(&literal::format_text(text));
-                continue;
             }
-            Piece::Env(name) => name.clone(),
-            Piece::Warm(key) => warm_env(key),
+            continue;
         };
         format.push_str("{}");
         arguments.push(format!("secret({})?", literal::string(&variable)));

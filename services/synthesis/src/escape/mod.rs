@@ -32,6 +32,25 @@ pub fn is_unsafe(c: char) -> bool {
         )
 }
 
+/// The inside of a double-quoted Python or Rust literal whose value is exactly `text`: the
+/// escapes both languages share for `\`, `"`, LF, CR and tab, and `unsafe_escape` (the
+/// language's own notation) for every other unsafe character.
+fn double_quoted_body(text: &str, unsafe_escape: impl Fn(&mut String, u32)) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str(r"\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str(r"\n"),
+            '\r' => out.push_str(r"\r"),
+            '\t' => out.push_str(r"\t"),
+            c if is_unsafe(c) => unsafe_escape(&mut out, u32::from(c)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Text for a comment of any of the languages: one line, each unsafe character shown as
 /// `\u{…}`, so a comment can never end early or hide what follows it.
 fn comment_text(text: &str) -> String {

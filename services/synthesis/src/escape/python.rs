@@ -10,26 +10,13 @@ pub fn string(text: &str) -> String {
 /// `text` inside a `"…"` or `"""…"""` literal: backslashes and every double quote escaped (so no
 /// `"""` and no quote before the closing one), unsafe characters as escapes.
 pub fn string_body(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str(r"\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str(r"\n"),
-            '\r' => out.push_str(r"\r"),
-            '\t' => out.push_str(r"\t"),
-            c if super::is_unsafe(c) => {
-                let code = u32::from(c);
-                let _ = match code {
-                    0..=0xff => write!(out, "\\x{code:02x}"),
-                    0x100..=0xffff => write!(out, "\\u{code:04x}"),
-                    _ => write!(out, "\\U{code:08x}"),
-                };
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    super::double_quoted_body(text, |out, code| {
+        let _ = match code {
+            0..=0xff => write!(out, "\\x{code:02x}"),
+            0x100..=0xffff => write!(out, "\\u{code:04x}"),
+            _ => write!(out, "\\U{code:08x}"),
+        };
+    })
 }
 
 /// Text after a `#`: it ends where the line ends.

@@ -4,24 +4,10 @@ use std::fmt::Write;
 
 /// `text` as a Rust string literal whose value is exactly `text`.
 pub fn string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str(r"\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str(r"\n"),
-            '\r' => out.push_str(r"\r"),
-            '\t' => out.push_str(r"\t"),
-            '\0' => out.push_str(r"\0"),
-            c if super::is_unsafe(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    let body = super::double_quoted_body(text, |out, code| {
+        let _ = write!(out, "\\u{{{code:x}}}");
+    });
+    format!("\"{body}\"")
 }
 
 /// `text` as literal text of a `format!` string (before it becomes a [`string`]).
@@ -46,7 +32,7 @@ mod tests {
         assert_eq!(string(r#"a"b\c"#), r#""a\"b\\c""#);
         assert_eq!(
             string("x\ntouch\r\0\u{1b}\u{2028}\u{202e}😀é"),
-            r#""x\ntouch\r\0\u{1b}\u{2028}\u{202e}😀é""#
+            r#""x\ntouch\r\u{0}\u{1b}\u{2028}\u{202e}😀é""#
         );
     }
 
