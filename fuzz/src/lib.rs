@@ -4,7 +4,14 @@
 //! UUIDs, query strings, GraphQL, JSON, HTML and form bodies, anti-bot cookies and headers,
 //! redirects, failures and the statuses block pages use. Every stage's real code path then runs.
 
+/// The starter-code tests' hostile strings and lexers, included as they are: the fuzz workspace
+/// does not build recon-tests' own dependencies (the browser driver, database and AWS clients).
+#[path = "../../tests/src/hostile.rs"]
+pub mod hostile;
+pub mod hostile_text;
 pub mod pipeline;
+#[path = "../../tests/src/snippet_syntax.rs"]
+pub mod snippet_syntax;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 use recon_contracts::{

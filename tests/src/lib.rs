@@ -8,12 +8,14 @@ pub mod capture_site;
 pub mod cli;
 pub mod fixtures;
 pub mod hostile_server;
+pub mod hostile;
 pub mod lamp_shop;
 pub mod logging_site;
 mod nats_server;
 pub mod protected_site;
 pub mod proxy;
 pub mod replay_proxies;
+pub mod snippet_syntax;
 mod stack;
 pub mod starter_site;
 mod websocket;
@@ -59,6 +61,22 @@ pub fn harness_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the tests with `cargo xtask test`, which installs and starts what they need")
     })
+}
+
+/// Runs `command` to its end and returns what it printed; panics with both streams when it
+/// cannot start or fails.
+pub fn run_ok(command: &mut std::process::Command) -> std::process::Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 /// Every step started then complete, in pipeline order: the events of a scan that succeeded.

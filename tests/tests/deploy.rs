@@ -5,11 +5,11 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use recon_contracts::{names, Step};
 use recon_server::Role;
-use recon_tests::harness_env;
+use recon_tests::{harness_env, run_ok};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -27,19 +27,6 @@ fn all_features() -> PathBuf {
     chart().join("ci/all-features-values.yaml")
 }
 
-fn run(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 fn helm() -> Command {
     Command::new(harness_env("RECON_TEST_HELM"))
 }
@@ -51,7 +38,7 @@ fn render(values: &[&Path]) -> String {
     for file in values {
         command.arg("--values").arg(file);
     }
-    String::from_utf8(run(&mut command).stdout).expect("helm prints UTF-8")
+    String::from_utf8(run_ok(&mut command).stdout).expect("helm prints UTF-8")
 }
 
 /// Every YAML document as JSON, parsed by PyYAML in the test venv.
@@ -95,9 +82,11 @@ fn kubernetes_validate(yaml: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("manifests.yaml");
     std::fs::write(&file, yaml).expect("write manifests");
-    let output = run(Command::new(harness_env("RECON_TEST_KUBERNETES_VALIDATE"))
-        .args(["--strict", "--quiet"])
-        .arg(&file));
+    let output = run_ok(
+        Command::new(harness_env("RECON_TEST_KUBERNETES_VALIDATE"))
+            .args(["--strict", "--quiet"])
+            .arg(&file),
+    );
     let report = String::from_utf8_lossy(&output.stdout).to_string()
         + &String::from_utf8_lossy(&output.stderr);
     assert!(!report.contains("ERROR"), "{report}");
@@ -105,12 +94,14 @@ fn kubernetes_validate(yaml: &str) {
 
 #[test]
 fn helm_lint_passes_with_default_values_and_every_feature_on() {
-    run(helm().args(["lint", "--strict"]).arg(chart()));
-    run(helm()
-        .args(["lint", "--strict"])
-        .arg(chart())
-        .arg("--values")
-        .arg(all_features()));
+    run_ok(helm().args(["lint", "--strict"]).arg(chart()));
+    run_ok(
+        helm()
+            .args(["lint", "--strict"])
+            .arg(chart())
+            .arg("--values")
+            .arg(all_features()),
+    );
 }
 
 #[test]

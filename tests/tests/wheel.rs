@@ -3,31 +3,16 @@
 //! the `recon` binary and nothing else, install it with pipx into a throwaway home and run it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use recon_tests::harness_env;
+use recon_tests::{harness_env, run_ok};
 
 /// The budget (the release workflow checks the same number).
 const WHEEL_BUDGET_BYTES: u64 = 5_000_000;
 const VERSION: &str = "0.3.0";
 const DIST_INFO: &str = "browser_recon-0.3.0.dist-info/";
 const SCRIPT: &str = "browser_recon-0.3.0.data/scripts/recon";
-
-fn run(command: &mut Command) -> Output {
-    let description = format!("{command:?}");
-    let output = command
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {description}: {error}"));
-    assert!(
-        output.status.success(),
-        "{description} failed ({}):\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 /// `maturin` and `pipx` live in the same venv as the test Python.
 fn venv_tool(python: &str, name: &str) -> PathBuf {
@@ -55,7 +40,7 @@ fn build_wheel(python: &str, out: &Path) -> (PathBuf, Duration) {
         maturin.env("CARGO_TARGET_DIR", target);
     }
     let started = Instant::now();
-    run(&mut maturin);
+    run_ok(&mut maturin);
     let took = started.elapsed();
     let wheels: Vec<PathBuf> = std::fs::read_dir(out)
         .unwrap()
@@ -93,11 +78,13 @@ print(json.dumps({"record": record, "members": members, "metadata": metadata}))
 
 fn read_wheel(python: &str, wheel: &Path, scratch: &Path) -> WheelContents {
     let binary_path = scratch.join("recon-from-wheel");
-    let output = run(Command::new(python)
-        .args(["-c", READ_WHEEL])
-        .arg(wheel)
-        .arg(SCRIPT)
-        .arg(&binary_path));
+    let output = run_ok(
+        Command::new(python)
+            .args(["-c", READ_WHEEL])
+            .arg(wheel)
+            .arg(SCRIPT)
+            .arg(&binary_path),
+    );
     let listing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let strings = |key: &str| -> Vec<String> {
         listing[key]
@@ -204,15 +191,17 @@ fn the_wheel_holds_only_the_cli_fits_the_budget_and_installs_with_pipx() {
     let bin_dir = scratch.path().join("bin");
     std::fs::create_dir_all(&home).unwrap();
     let started = Instant::now();
-    let install = run(Command::new(venv_tool(&python, "pipx"))
-        .arg("install")
-        .arg(&wheel)
-        .env("HOME", &home)
-        .env("PIPX_HOME", scratch.path().join("pipx"))
-        .env("PIPX_BIN_DIR", &bin_dir)
-        .env("PIPX_MAN_DIR", scratch.path().join("man"))
-        .envs(shared_libs())
-        .env_remove("VIRTUAL_ENV"));
+    let install = run_ok(
+        Command::new(venv_tool(&python, "pipx"))
+            .arg("install")
+            .arg(&wheel)
+            .env("HOME", &home)
+            .env("PIPX_HOME", scratch.path().join("pipx"))
+            .env("PIPX_BIN_DIR", &bin_dir)
+            .env("PIPX_MAN_DIR", scratch.path().join("man"))
+            .envs(shared_libs())
+            .env_remove("VIRTUAL_ENV"),
+    );
     println!(
         "pipx install: {:.1}s: {}",
         started.elapsed().as_secs_f64(),
@@ -221,10 +210,12 @@ fn the_wheel_holds_only_the_cli_fits_the_budget_and_installs_with_pipx() {
 
     let recon = bin_dir.join("recon");
     let version = || {
-        run(Command::new(&recon)
-            .arg("--version")
-            .env_clear()
-            .env("HOME", &home))
+        run_ok(
+            Command::new(&recon)
+                .arg("--version")
+                .env_clear()
+                .env("HOME", &home),
+        )
     };
     let output = version();
     assert_eq!(

@@ -1,31 +1,38 @@
 //! The curl command: one request (the first page), secrets and proxies from the environment,
-//! cookies minted by Set-Cookie fetched first into a temporary cookie jar.
+//! cookies minted by Set-Cookie fetched first into a temporary cookie jar. Every piece of site
+//! text is one quoted word or comment text from [`crate::escape::shell`].
 
 use std::fmt::Write;
 
 use recon_contracts::{MintedBy, NetworkTier, PaginationStyle};
+use serde_json::Value;
 
-use crate::plan::{Library, Plan, PlanBody};
-use crate::template::{Piece, Template};
+use crate::escape::shell;
+use crate::plan::{string_template, Library, Plan, PlanBody, Warmup};
+use crate::template::{warm_env, Piece, Template};
 
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# {} (browser-recon starter command; secrets come from the environment)",
-        comment(&plan.label)
+    comment(
+        &mut out,
+        &format!(
+            "{} (browser-recon starter command; secrets come from the environment)",
+            plan.label
+        ),
     );
     let mut env: Vec<&String> = plan.required_env.iter().collect();
     env.extend(plan.optional_env.iter());
     if !env.is_empty() {
         let names: Vec<&str> = env.iter().map(|e| e.as_str()).collect();
-        let _ = writeln!(out, "# Set first: {}", names.join(", "));
+        comment(&mut out, &format!("Set first: {}", names.join(", ")));
     }
     if plan.library == Library::CurlCffi {
         out.push_str("# Validation needed Chrome's TLS fingerprint: plain curl is likely blocked; run the same\n# arguments with curl-impersonate (curl_chrome*) instead.\n");
     }
-    for (key, hint) in warm_keys(plan) {
-        let _ = writeln!(out, "# TODO: set {} to {hint}", warm_env(&key));
+    for warmup in &plan.warmups {
+        for (key, hint) in warm_hints(warmup) {
+            comment(&mut out, &format!("TODO: set {} to {hint}", warm_env(&key)));
+        }
     }
     if plan
         .pagination
@@ -34,53 +41,49 @@ pub fn render(plan: &Plan) -> String {
     {
         out.push_str("# This fetches the first page; the Python code follows the pagination.\n");
     }
-    let jar_warmups: Vec<_> = plan
+    let jar_warmups: Vec<&Warmup> = plan
         .warmups
         .iter()
-        .filter(|w| w.extracts.len() < w.mints.len())
+        .filter(|w| !w.jar_cookies.is_empty())
         .collect();
     if !jar_warmups.is_empty() {
         out.push_str("jar=\"$(mktemp)\"\n");
         for warmup in &jar_warmups {
-            let _ = writeln!(out, "# {}", comment(&warmup.mints.join("; ")));
+            comment(&mut out, &warmup.mints.join("; "));
             let _ = writeln!(
                 out,
-                "curl --silent --show-error --location --cookie-jar \"$jar\" --output /dev/null{} --request {} {}",
+                "curl --silent --show-error --location --cookie-jar \"$jar\" --output /dev/null{} --request {} --url {}",
                 proxy_flag(plan.tier),
-                shell_literal(&warmup.method),
-                shell(&warmup.url)
+                shell::quote(&warmup.method),
+                word(&warmup.url)
             );
         }
     }
     let mut url = plan.url.clone();
+    let mut query = plan.query.clone();
     if let Some(page) = &plan.pagination {
-        if page.body_path.is_none() {
-            if let Some(name) = &page.parameter {
-                if matches!(page.style, PaginationStyle::Page | PaginationStyle::Offset) {
-                    let mut query = plan.query.clone();
-                    query.retain(|(n, _)| n != name);
-                    query.push((name.clone(), Template::literal(&page.start.to_string())));
-                    append_query(&mut url, &query);
-                    return finish(out, plan, url, !jar_warmups.is_empty());
-                }
+        if let (None, Some(name)) = (&page.body_path, &page.parameter) {
+            if matches!(page.style, PaginationStyle::Page | PaginationStyle::Offset) {
+                query.retain(|(n, _)| n != name);
+                query.push((name.clone(), Template::literal(&page.start.to_string())));
             }
         }
     }
-    append_query(&mut url, &plan.query);
-    finish(out, plan, url, !jar_warmups.is_empty())
+    append_query(&mut url, &query);
+    finish(out, plan, url, &jar_warmups)
 }
 
-fn finish(mut out: String, plan: &Plan, url: Template, jar: bool) -> String {
+fn finish(mut out: String, plan: &Plan, url: Template, jar_warmups: &[&Warmup]) -> String {
     let mut lines = vec![format!(
-        "curl --silent --show-error --fail --compressed{} --request {} {}",
+        "curl --silent --show-error --fail --compressed{} --request {} --url {}",
         proxy_flag(plan.tier),
-        shell_literal(&plan.method),
-        shell(&url)
+        shell::quote(&plan.method),
+        word(&url)
     )];
     for (name, value) in &plan.headers {
         let mut header = Template::literal(&format!("{name}: "));
         header.0.extend(value.0.iter().cloned());
-        lines.push(format!("  --header {}", shell(&header)));
+        lines.push(format!("  --header {}", word(&header)));
     }
     let mut cookie = Template::default();
     for (name, value) in &plan.cookies {
@@ -90,45 +93,38 @@ fn finish(mut out: String, plan: &Plan, url: Template, jar: bool) -> String {
         cookie.0.push(Piece::Text(format!("{name}=")));
         cookie.0.extend(value.0.iter().cloned());
     }
-    if jar {
-        // Cookies from the jar are added to the explicit ones by name.
-        for warmup in &plan.warmups {
-            for mint in &warmup.mints {
-                let from_jar =
-                    mint.contains(" from Set-Cookie") || mint.ends_with(" from a redirect");
-                if let Some(name) = mint
-                    .strip_prefix("cookie ")
-                    .and_then(|rest| rest.split(' ').next())
-                    .filter(|_| from_jar)
-                {
-                    if !cookie.0.is_empty() {
-                        cookie.0.push(Piece::Text("; ".to_owned()));
-                    }
-                    cookie.0.push(Piece::Text(format!("{name}=")));
-                    cookie.0.push(Piece::Env(format!(
-                        "(awk -v n={} '$6 == n {{ print $7 }}' \"$jar\")",
-                        shell_literal(name)
-                    )));
-                }
-            }
-        }
+    let mut cookie_word = if cookie.0.is_empty() {
+        String::new()
+    } else {
+        word(&cookie)
+    };
+    // Cookies from the jar are added to the explicit ones by name.
+    for name in jar_warmups.iter().flat_map(|w| &w.jar_cookies) {
+        let separator = if cookie_word.is_empty() { "" } else { "; " };
+        let _ = write!(
+            cookie_word,
+            "{}\"$(n={} awk -F '\\t' '$6 == ENVIRON[\"n\"] {{ print $7 }}' \"$jar\")\"",
+            shell::quote(&format!("{separator}{name}=")),
+            shell::quote(name)
+        );
     }
-    if !cookie.0.is_empty() {
-        lines.push(format!("  --cookie {}", shell(&cookie)));
+    if !cookie_word.is_empty() {
+        lines.push(format!("  --cookie {cookie_word}"));
     }
     match &plan.body {
         Some(PlanBody::Json(json)) => {
-            let text = serde_json::to_string(json).unwrap_or_default();
-            lines.push(format!("  --data-raw {}", shell(&json_template(&text))));
+            lines.push(format!("  --data-raw {}", word(&json_template(json))));
         }
         Some(PlanBody::Form(fields)) => {
             for (name, value) in fields {
-                let mut field = Template::literal(&format!("{name}="));
+                // curl reads `name@file` as a file to send: the name goes URL-encoded, as
+                // `name=content` expects it.
+                let mut field = Template::literal(&format!("{}=", encode(name)));
                 field.0.extend(value.0.iter().cloned());
-                lines.push(format!("  --data-urlencode {}", shell(&field)));
+                lines.push(format!("  --data-urlencode {}", word(&field)));
             }
         }
-        Some(PlanBody::Raw(text)) => lines.push(format!("  --data-raw {}", shell(text))),
+        Some(PlanBody::Raw(text)) => lines.push(format!("  --data-raw {}", word(text))),
         None => {}
     }
     out.push_str(&lines.join(" \\\n"));
@@ -136,52 +132,39 @@ fn finish(mut out: String, plan: &Plan, url: Template, jar: bool) -> String {
     out
 }
 
-fn warm_keys(plan: &Plan) -> Vec<(String, String)> {
-    plan.warmups
-        .iter()
-        .flat_map(|w| {
-            w.extracts.iter().map(move |extract| {
-                let what = match extract.how {
-                    MintedBy::JsonField => "the JSON field",
-                    MintedBy::HtmlInput => "the form input",
-                    MintedBy::HtmlMeta => "the meta tag",
-                    MintedBy::ResponseHeader => "the response header",
-                    _ => "the cookie",
-                };
-                let url = w
-                    .url
-                    .0
-                    .iter()
-                    .map(|p| match p {
-                        Piece::Text(t) => t.clone(),
-                        Piece::Env(e) | Piece::Warm(e) => format!("${e}"),
-                    })
-                    .collect::<String>();
-                (
-                    extract.key.clone(),
-                    format!(
-                        "{what} {} of {} {}",
-                        extract.field.as_deref().unwrap_or(&extract.key),
-                        w.method,
-                        comment(&url)
-                    ),
-                )
-            })
-        })
-        .collect()
+fn comment(out: &mut String, text: &str) {
+    let _ = writeln!(out, "# {}", shell::comment(text));
 }
 
-/// The environment variable that stands in for a warm-up value in curl.
-pub fn warm_env(key: &str) -> String {
-    let mut out = String::from("SITE_");
-    for c in key.chars() {
-        out.push(if c.is_ascii_alphanumeric() {
-            c.to_ascii_uppercase()
-        } else {
-            '_'
-        });
-    }
-    out
+/// What each value a warm-up mints must be set to, in words, by warm-up key.
+fn warm_hints(warmup: &Warmup) -> Vec<(String, String)> {
+    let url: String = warmup
+        .url
+        .0
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => t.clone(),
+            Piece::Env(e) | Piece::Warm(e) => format!("${e}"),
+        })
+        .collect();
+    warmup
+        .extracts
+        .iter()
+        .map(|extract| {
+            let what = match extract.how {
+                MintedBy::JsonField => "the JSON field",
+                MintedBy::HtmlInput => "the form input",
+                MintedBy::HtmlMeta => "the meta tag",
+                MintedBy::ResponseHeader => "the response header",
+                _ => "the cookie",
+            };
+            let field = extract.field.as_deref().unwrap_or(&extract.key);
+            (
+                extract.key.clone(),
+                format!("{what} {field} of {} {url}", warmup.method),
+            )
+        })
+        .collect()
 }
 
 fn proxy_flag(tier: NetworkTier) -> &'static str {
@@ -206,51 +189,85 @@ fn append_query(url: &mut Template, query: &[(String, Template)]) {
     }
 }
 
-fn json_template(text: &str) -> Template {
-    Template::parse(text)
+/// The JSON body as curl sends it: JSON text, with secrets and warm-up values in their strings.
+fn json_template(json: &Value) -> Template {
+    let mut template = Template::default();
+    push_json(json, &mut template);
+    template
 }
 
-/// A shell word: literal text in single quotes, secrets as double-quoted variables.
-fn shell(template: &Template) -> String {
+fn push_json(value: &Value, out: &mut Template) {
+    let text = |out: &mut Template, text: &str| match out.0.last_mut() {
+        Some(Piece::Text(last)) => last.push_str(text),
+        _ => out.0.push(Piece::Text(text.to_owned())),
+    };
+    match value {
+        Value::String(string) => {
+            text(out, "\"");
+            for piece in string_template(string).0 {
+                match piece {
+                    Piece::Text(literal) => {
+                        let quoted = Value::String(literal).to_string();
+                        text(out, &quoted[1..quoted.len() - 1]);
+                    }
+                    secret => out.0.push(secret),
+                }
+            }
+            text(out, "\"");
+        }
+        Value::Array(items) => {
+            text(out, "[");
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    text(out, ",");
+                }
+                push_json(item, out);
+            }
+            text(out, "]");
+        }
+        Value::Object(map) => {
+            text(out, "{");
+            for (index, (key, item)) in map.iter().enumerate() {
+                if index > 0 {
+                    text(out, ",");
+                }
+                text(out, &Value::String(key.clone()).to_string());
+                text(out, ":");
+                push_json(item, out);
+            }
+            text(out, "}");
+        }
+        scalar => text(out, &scalar.to_string()),
+    }
+}
+
+/// One shell word: literal text quoted, secrets as double-quoted variables.
+fn word(template: &Template) -> String {
     let mut out = String::new();
     let mut literal = String::new();
     for piece in &template.0 {
-        if let Piece::Text(text) = piece {
-            literal.push_str(text);
+        let Some(variable) = piece.variable() else {
+            if let Piece::Text(text) = piece {
+                literal.push_str(text);
+            }
             continue;
+        };
+        if !literal.is_empty() {
+            out.push_str(&shell::quote(&std::mem::take(&mut literal)));
         }
-        out.push_str(&shell_literal(&std::mem::take(&mut literal)));
-        match piece {
-            Piece::Env(name) if name.starts_with('(') => {
-                let _ = write!(out, "\"${name}\"");
-            }
-            Piece::Env(name) => {
-                let _ = write!(out, "\"${{{name}}}\"");
-            }
-            Piece::Warm(key) => {
-                let _ = write!(out, "\"${{{}}}\"", warm_env(key));
-            }
-            Piece::Text(_) => {}
-        }
+        let _ = write!(out, "\"${{{variable}}}\"");
     }
-    out.push_str(&shell_literal(&literal));
-    if out.is_empty() {
-        out.push_str("''");
+    if !literal.is_empty() || out.is_empty() {
+        out.push_str(&shell::quote(&literal));
     }
     out
-}
-
-fn shell_literal(text: &str) -> String {
-    if text.is_empty() {
-        return String::new();
-    }
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, QUERY).to_string()
 }
 
+/// What a query or form name or value cannot hold as it is (`@` for curl's `name@file`).
 const QUERY: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')
     .add(b'"')
@@ -261,11 +278,8 @@ const QUERY: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'>')
     .add(b'=')
     .add(b'%')
-    .add(b'\'');
-
-fn comment(text: &str) -> String {
-    text.replace(['\n', '\r'], " ")
-}
+    .add(b'\'')
+    .add(b'@');
 
 #[cfg(test)]
 mod tests {
@@ -275,8 +289,18 @@ mod tests {
     fn shell_words_quote_literals_and_expand_secrets() {
         let template = Template::parse("Bearer <bearer> it's");
         assert_eq!(
-            shell(&template),
+            word(&template),
             r#"'Bearer '"${SITE_BEARER_TOKEN}"' it'\''s'"#
+        );
+        assert_eq!(word(&Template::literal("")), "''");
+    }
+
+    #[test]
+    fn json_bodies_keep_secrets_and_warm_up_values_inside_their_strings() {
+        let body = serde_json::json!({"q": "a\"b", "token": format!("{}csrf", crate::plan::WARM_MARK), "n": [1, null]});
+        assert_eq!(
+            word(&json_template(&body)),
+            r#"'{"n":[1,null],"q":"a\"b","token":"'"${SITE_CSRF}"'"}'"#
         );
     }
 }

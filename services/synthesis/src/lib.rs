@@ -4,6 +4,7 @@
 //! plus notes (caveats) and drivers (why). Deterministic; no network.
 
 mod curl;
+pub mod escape;
 mod notes;
 mod plan;
 mod python;

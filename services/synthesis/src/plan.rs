@@ -81,6 +81,8 @@ pub struct Warmup {
     pub url: Template,
     pub headers: Vec<(String, Template)>,
     pub extracts: Vec<Extract>,
+    /// Cookies it mints into the session's cookie jar (Set-Cookie, redirects), by name.
+    pub jar_cookies: Vec<String>,
     /// What it mints, in words, for comments.
     pub mints: Vec<String>,
 }
@@ -167,7 +169,9 @@ pub fn build(
         .filter(|_| sample.post_data.is_some());
     let keep_header = |name: &str| -> bool {
         let lower = name.to_ascii_lowercase();
-        if lower.starts_with(':') || SKIPPED_HEADERS.contains(&lower.as_str()) {
+        // No client can send a name that is not an HTTP token (`:authority` and other
+        // pseudo-headers, or a site's garbage).
+        if !is_token(name) || SKIPPED_HEADERS.contains(&lower.as_str()) {
             return false;
         }
         if lower == "content-type" {
@@ -341,6 +345,7 @@ pub fn build(
                         url: Template::parse(&url),
                         headers,
                         extracts: Vec::new(),
+                        jar_cookies: Vec::new(),
                         mints: Vec::new(),
                     },
                 ));
@@ -353,7 +358,9 @@ pub fn build(
             source.how,
             source.field.as_deref(),
         ));
-        if !jar_cookie {
+        if jar_cookie {
+            entry.jar_cookies.push(name.to_owned());
+        } else {
             entry.extracts.push(Extract {
                 how: source.how,
                 field: source.field.clone(),
@@ -421,6 +428,14 @@ pub fn build(
         optional_env,
         js_cookies,
     }
+}
+
+/// An HTTP field name: one or more `tchar`s (RFC 9110, 5.6.2).
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn describe(location: ParameterLocation, name: &str, how: MintedBy, field: Option<&str>) -> String {

@@ -1,12 +1,14 @@
 //! Python starter code: requests for plain and browser replays, curl_cffi impersonating Chrome
 //! when validation needed the impersonating profile; proxies and secrets from the environment,
-//! the warm-up requests, the pagination loop, and a back-off on 429.
+//! the warm-up requests, the pagination loop, and a back-off on 429. Site text goes in through
+//! [`crate::escape::python`] only: string literals, the docstring's text and comments.
 
 use std::fmt::Write;
 
 use recon_contracts::{MintedBy, NetworkTier, PaginationStyle};
 use serde_json::Value;
 
+use crate::escape::python;
 use crate::plan::{string_template, Library, Plan, PlanBody};
 use crate::template::{env_hint, Piece, Template};
 
@@ -95,10 +97,10 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
     let _ = writeln!(
         out,
         "\"\"\"Starter code for {} (written by browser-recon).\n",
-        doc(&plan.label)
+        python::string_body(&plan.label)
     );
     for driver in drivers {
-        let _ = writeln!(out, "{}", doc(driver));
+        let _ = writeln!(out, "{}", python::string_body(driver));
     }
     if !plan.required_env.is_empty() || !plan.optional_env.is_empty() {
         let _ = writeln!(
@@ -106,17 +108,25 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
             "\nSecrets are never written into this file; they are read from the environment:"
         );
         for env in &plan.required_env {
-            let _ = writeln!(out, "  {env} (required): {}", doc(&env_hint(env)));
+            let _ = writeln!(
+                out,
+                "  {env} (required): {}",
+                python::string_body(&env_hint(env))
+            );
         }
         for env in &plan.optional_env {
-            let _ = writeln!(out, "  {env} (sent when set): {}", doc(&env_hint(env)));
+            let _ = writeln!(
+                out,
+                "  {env} (sent when set): {}",
+                python::string_body(&env_hint(env))
+            );
         }
     }
     for cookie in &plan.js_cookies {
         let _ = writeln!(
             out,
             "\nTODO: cookie {} is written by the page's JavaScript (an anti-bot sensor); copy a fresh\nvalue from your browser when requests start failing.",
-            doc(cookie)
+            python::string_body(cookie)
         );
     }
     let _ = writeln!(
@@ -128,18 +138,22 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
         Library::Requests => out.push_str("import requests\n\n"),
         Library::CurlCffi => out.push_str("from curl_cffi import requests\n\n"),
     }
-    let _ = writeln!(out, "METHOD = {}", py_str(&plan.method));
+    let _ = writeln!(out, "METHOD = {}", python::string(&plan.method));
     let _ = writeln!(
         out,
         "MAX_PAGES = int(os.environ.get(\"MAX_PAGES\", \"50\"))"
     );
     let proxy_env = match plan.tier {
         NetworkTier::Direct => "None".to_owned(),
-        NetworkTier::Datacenter => py_str("DATACENTER_PROXY"),
-        NetworkTier::Residential => py_str("RESIDENTIAL_PROXY"),
+        NetworkTier::Datacenter => python::string("DATACENTER_PROXY"),
+        NetworkTier::Residential => python::string("RESIDENTIAL_PROXY"),
     };
     let _ = writeln!(out, "PROXY_ENV = {proxy_env}");
-    let required: Vec<String> = plan.required_env.iter().map(|e| py_str(e)).collect();
+    let required: Vec<String> = plan
+        .required_env
+        .iter()
+        .map(|e| python::string(e))
+        .collect();
     let _ = writeln!(out, "REQUIRED = [{}]", required.join(", "));
     out.push_str("PROXIES = None\n");
     out.push_str(HELPERS);
@@ -147,16 +161,16 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
     if !plan.warmups.is_empty() {
         out.push_str("\n\ndef warm_up(session):\n    \"\"\"Fetches the values this endpoint needs, the way the site's pages mint them.\"\"\"\n    warm = {}\n");
         for warmup in &plan.warmups {
-            let _ = writeln!(out, "    # {}", comment(&warmup.mints.join("; ")));
+            let _ = writeln!(out, "    # {}", python::comment(&warmup.mints.join("; ")));
             let headers = py_mapping(&warmup.headers, 8);
             let _ = writeln!(
                 out,
                 "    response = send(session, {}, {}, headers=clean({headers}))",
-                py_str(&warmup.method),
+                python::string(&warmup.method),
                 py_template(&warmup.url)
             );
             for extract in &warmup.extracts {
-                let field = py_str(extract.field.as_deref().unwrap_or(&extract.key));
+                let field = python::string(extract.field.as_deref().unwrap_or(&extract.key));
                 let expression = match extract.how {
                     MintedBy::JsonField => format!("dig(response.json(), {field})"),
                     MintedBy::HtmlInput => {
@@ -172,7 +186,11 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
                         format!("session.cookies.get({field})")
                     }
                 };
-                let _ = writeln!(out, "    warm[{}] = {expression}", py_str(&extract.key));
+                let _ = writeln!(
+                    out,
+                    "    warm[{}] = {expression}",
+                    python::string(&extract.key)
+                );
             }
         }
         out.push_str("    missing = [key for key, value in warm.items() if value is None]\n    if missing:\n        sys.exit(f\"warm-up did not find {missing}: the page may have changed\")\n    return warm\n");
@@ -216,7 +234,7 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
         if let Some(page) = &plan.pagination {
             match (&page.body_path, &page.parameter) {
                 (Some(path), _) => {
-                    let path: Vec<String> = path.iter().map(|k| py_str(k)).collect();
+                    let path: Vec<String> = path.iter().map(|k| python::string(k)).collect();
                     let _ = writeln!(
                         out,
                         "{indent}set_path(body, [{}], {value})",
@@ -224,7 +242,11 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
                     );
                 }
                 (None, Some(name)) => {
-                    let _ = writeln!(out, "{indent}params[{}] = str({value})", py_str(name));
+                    let _ = writeln!(
+                        out,
+                        "{indent}params[{}] = str({value})",
+                        python::string(name)
+                    );
                 }
                 (None, None) => {}
             }
@@ -249,7 +271,7 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
                 let _ = writeln!(
                     out,
                     "        if not dig(data, {}):\n            break",
-                    py_str(next)
+                    python::string(next)
                 );
             }
             if let Some(size) = page.page_size {
@@ -263,7 +285,7 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
             out.push_str("    json.dump(results, sys.stdout, indent=2)\n    print(f\"{len(results)} records\", file=sys.stderr)\n");
         }
         Some(page) if page.style == PaginationStyle::Cursor && page.next_field.is_some() => {
-            let next = py_str(page.next_field.as_deref().unwrap_or_default());
+            let next = python::string(page.next_field.as_deref().unwrap_or_default());
             out.push_str("    results = []\n    cursor = None\n    for _ in range(MAX_PAGES):\n        if cursor is not None:\n");
             set_parameter(&mut out, "cursor", "            ");
             let _ = writeln!(out, "        data = {call}.json()");
@@ -271,7 +293,7 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
             out.push_str("    json.dump(results, sys.stdout, indent=2)\n    print(f\"{len(results)} records\", file=sys.stderr)\n");
         }
         Some(page) if page.style == PaginationStyle::NextLink && page.next_field.is_some() => {
-            let next = py_str(page.next_field.as_deref().unwrap_or_default());
+            let next = python::string(page.next_field.as_deref().unwrap_or_default());
             out.push_str("    results = []\n    for _ in range(MAX_PAGES):\n");
             let _ = writeln!(out, "        response = {call}");
             let _ = writeln!(out, "        data = response.json()\n        results.extend(records(data))\n        link = dig(data, {next})\n        if not link:\n            break\n        url = urljoin(str(response.url), link)\n        params = {{}}");
@@ -282,7 +304,7 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
                 let _ = writeln!(
                     out,
                     "    # TODO: analysis saw {} pagination but not where the next page comes from.",
-                    comment(&format!("{:?}", page.style).to_lowercase())
+                    python::comment(&format!("{:?}", page.style).to_lowercase())
                 );
             }
             let _ = writeln!(out, "    response = {call}");
@@ -297,19 +319,14 @@ pub fn render(plan: &Plan, drivers: &[String]) -> String {
     out
 }
 
-/// A Python string literal (JSON's escapes are a subset of Python's).
-fn py_str(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
-}
-
 fn py_template(template: &Template) -> String {
     let parts: Vec<String> = template
         .0
         .iter()
         .map(|piece| match piece {
-            Piece::Text(text) => py_str(text),
-            Piece::Env(name) => format!("env({})", py_str(name)),
-            Piece::Warm(key) => format!("warm[{}]", py_str(key)),
+            Piece::Text(text) => python::string(text),
+            Piece::Env(name) => format!("env({})", python::string(name)),
+            Piece::Warm(key) => format!("warm[{}]", python::string(key)),
         })
         .collect();
     match parts.len() {
@@ -326,7 +343,7 @@ fn py_mapping(items: &[(String, Template)], indent: usize) -> String {
     let pad = " ".repeat(indent + 4);
     let lines: Vec<String> = items
         .iter()
-        .map(|(name, value)| format!("{pad}{}: {},", py_str(name), py_template(value)))
+        .map(|(name, value)| format!("{pad}{}: {},", python::string(name), py_template(value)))
         .collect();
     format!("{{\n{}\n{}}}", lines.join("\n"), " ".repeat(indent))
 }
@@ -352,18 +369,15 @@ fn py_json(value: &Value, indent: usize) -> String {
         Value::Object(map) => {
             let lines: Vec<String> = map
                 .iter()
-                .map(|(key, item)| format!("{pad}{}: {},", py_str(key), py_json(item, indent + 4)))
+                .map(|(key, item)| {
+                    format!(
+                        "{pad}{}: {},",
+                        python::string(key),
+                        py_json(item, indent + 4)
+                    )
+                })
                 .collect();
             format!("{{\n{}\n{close}}}", lines.join("\n"))
         }
     }
-}
-
-/// Text inside the module docstring: no closing quotes, no backslashes.
-fn doc(text: &str) -> String {
-    text.replace('\\', "/").replace("\"\"\"", "'''")
-}
-
-fn comment(text: &str) -> String {
-    text.replace(['\n', '\r'], " ")
 }

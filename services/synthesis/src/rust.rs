@@ -1,12 +1,13 @@
 //! The Rust example: reqwest (async, tokio) with a cookie store for warm-up cookies, secrets and
-//! proxies from the environment, and the same pagination loop as the Python code.
+//! proxies from the environment, and the same pagination loop as the Python code. Site text goes
+//! in through [`crate::escape::rust`] only: string literals, `format!` text and comments.
 
 use std::fmt::Write;
 
 use recon_contracts::{NetworkTier, PaginationStyle};
 use serde_json::Value;
 
-use crate::curl::warm_env;
+use crate::escape::rust::{self as literal, comment};
 use crate::plan::{string_template, Library, Plan, PlanBody};
 use crate::template::{Piece, Template};
 
@@ -15,7 +16,7 @@ pub fn render(plan: &Plan) -> String {
     let _ = writeln!(
         out,
         "//! {} (browser-recon starter code).",
-        line(&plan.label)
+        comment(&plan.label)
     );
     out.push_str("//!\n//! Cargo.toml: reqwest = { version = \"0.12\", features = [\"json\", \"cookies\"] },\n//! tokio = { version = \"1\", features = [\"full\"] }, serde_json = \"1\"\n");
     if plan.library == Library::CurlCffi {
@@ -33,17 +34,17 @@ pub fn render(plan: &Plan) -> String {
         NetworkTier::Residential => "RESIDENTIAL_PROXY",
     };
     if plan.tier == NetworkTier::Direct {
-        let _ = writeln!(out, "    if let Ok(proxy) = env::var({proxy_env:?}) {{\n        builder = builder.proxy(reqwest::Proxy::all(proxy)?);\n    }}");
+        let _ = writeln!(out, "    if let Ok(proxy) = env::var({}) {{\n        builder = builder.proxy(reqwest::Proxy::all(proxy)?);\n    }}", literal::string(proxy_env));
     } else {
-        let _ = writeln!(out, "    // Validation needed the {} tier.\n    builder = builder.proxy(reqwest::Proxy::all(secret({proxy_env:?})?)?);", tier_name(plan.tier));
+        let _ = writeln!(out, "    // Validation needed the {} tier.\n    builder = builder.proxy(reqwest::Proxy::all(secret({})?)?);", crate::notes::tier_words(plan.tier), literal::string(proxy_env));
     }
     out.push_str("    let client = builder.build()?;\n");
     for warmup in &plan.warmups {
-        let _ = writeln!(out, "    // {}", line(&warmup.mints.join("; ")));
+        let _ = writeln!(out, "    // {}", comment(&warmup.mints.join("; ")));
         let _ = writeln!(
             out,
-            "    client\n        .request(reqwest::Method::from_bytes({:?}.as_bytes())?, {})\n        .send()\n        .await?\n        .error_for_status()?;",
-            warmup.method,
+            "    client\n        .request(reqwest::Method::from_bytes({}.as_bytes())?, {})\n        .send()\n        .await?\n        .error_for_status()?;",
+            literal::string(&warmup.method),
             rs_template(&warmup.url)
         );
     }
@@ -54,7 +55,13 @@ pub fn render(plan: &Plan) -> String {
     }
     let pairs: Vec<String> = query
         .iter()
-        .map(|(name, value)| format!("({name:?}.to_owned(), {})", rs_template(value)))
+        .map(|(name, value)| {
+            format!(
+                "({}.to_owned(), {})",
+                literal::string(name),
+                rs_template(value)
+            )
+        })
         .collect();
     let _ = writeln!(
         out,
@@ -63,12 +70,18 @@ pub fn render(plan: &Plan) -> String {
     );
     match &plan.body {
         Some(PlanBody::Json(json)) => {
-            let _ = writeln!(out, "    let mut body = {};", rs_json(json));
+            let _ = writeln!(out, "    let mut body = {};", rs_json_body(json));
         }
         Some(PlanBody::Form(fields)) => {
             let fields: Vec<String> = fields
                 .iter()
-                .map(|(name, value)| format!("({name:?}.to_owned(), {})", rs_template(value)))
+                .map(|(name, value)| {
+                    format!(
+                        "({}.to_owned(), {})",
+                        literal::string(name),
+                        rs_template(value)
+                    )
+                })
                 .collect();
             let _ = writeln!(
                 out,
@@ -94,29 +107,34 @@ pub fn render(plan: &Plan) -> String {
     if let Some(page) = page {
         match (&page.body_path, &page.parameter, counter.is_some()) {
             (Some(path), _, true) => {
-                let pointer: String = path.iter().map(|k| format!("/{k}")).collect();
-                let _ = writeln!(out, "        if let Some(slot) = body.pointer_mut({pointer:?}) {{\n            *slot = serde_json::json!(position);\n        }}");
+                let pointer = literal::string(&json_pointer(path));
+                let _ = writeln!(out, "        if let Some(slot) = body.pointer_mut({pointer}) {{\n            *slot = serde_json::json!(position);\n        }}");
             }
             (Some(path), _, false) => {
-                let pointer: String = path.iter().map(|k| format!("/{k}")).collect();
-                let _ = writeln!(out, "        if let (Some(slot), Some(cursor)) = (body.pointer_mut({pointer:?}), &cursor) {{\n            *slot = serde_json::json!(cursor);\n        }}");
+                let pointer = literal::string(&json_pointer(path));
+                let _ = writeln!(out, "        if let (Some(slot), Some(cursor)) = (body.pointer_mut({pointer}), &cursor) {{\n            *slot = serde_json::json!(cursor);\n        }}");
             }
             (None, Some(name), true) => {
-                let _ = writeln!(out, "        let mut query = query.clone();\n        query.push(({name:?}.to_owned(), position.to_string()));");
+                let _ = writeln!(out, "        let mut query = query.clone();\n        query.push(({}.to_owned(), position.to_string()));", literal::string(name));
             }
             (None, Some(name), false) => {
-                let _ = writeln!(out, "        let mut query = query.clone();\n        if let Some(cursor) = &cursor {{\n            query.push(({name:?}.to_owned(), cursor.clone()));\n        }}");
+                let _ = writeln!(out, "        let mut query = query.clone();\n        if let Some(cursor) = &cursor {{\n            query.push(({}.to_owned(), cursor.clone()));\n        }}", literal::string(name));
             }
             (None, None, _) => {}
         }
     }
     let _ = writeln!(
         out,
-        "        let request = client\n            .request(reqwest::Method::from_bytes({:?}.as_bytes())?, url.as_str())\n            .query(&query)",
-        plan.method
+        "        let request = client\n            .request(reqwest::Method::from_bytes({}.as_bytes())?, url.as_str())\n            .query(&query)",
+        literal::string(&plan.method)
     );
     for (name, value) in &plan.headers {
-        let _ = writeln!(out, "            .header({name:?}, {})", rs_template(value));
+        let _ = writeln!(
+            out,
+            "            .header({}, {})",
+            literal::string(name),
+            rs_template(value)
+        );
     }
     if !plan.cookies.is_empty() {
         let mut cookie = Template::default();
@@ -147,13 +165,14 @@ pub fn render(plan: &Plan) -> String {
         return out;
     }
     out.push_str("        let data: serde_json::Value = response.json().await?;\n        let batch = records(&data);\n        let empty = batch.is_empty();\n        results.extend(batch);\n");
-    match page.map(|p| (p.style, p.next_field.clone(), p.page_size)) {
+    let next_literal = |p: &crate::plan::PagePlan| p.next_field.as_deref().map(literal::string);
+    match page.map(|p| (p.style, next_literal(p), p.page_size)) {
         Some((PaginationStyle::Page | PaginationStyle::Offset, next, size)) => {
             out.push_str("        if empty {\n            break;\n        }\n");
             if let Some(next) = next {
                 let _ = writeln!(
                     out,
-                    "        if dig(&data, {next:?}).is_none() {{\n            break;\n        }}"
+                    "        if dig(&data, {next}).is_none() {{\n            break;\n        }}"
                 );
             }
             if let Some(size) = size {
@@ -166,10 +185,10 @@ pub fn render(plan: &Plan) -> String {
             }
         }
         Some((PaginationStyle::Cursor, Some(next), _)) => {
-            let _ = writeln!(out, "        let _ = empty;\n        cursor = dig(&data, {next:?}).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));\n        if cursor.is_none() {{\n            break;\n        }}");
+            let _ = writeln!(out, "        let _ = empty;\n        cursor = dig(&data, {next}).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));\n        if cursor.is_none() {{\n            break;\n        }}");
         }
         Some((PaginationStyle::NextLink, Some(next), _)) => {
-            let _ = writeln!(out, "        let _ = empty;\n        match dig(&data, {next:?}).and_then(|v| v.as_str()) {{\n            Some(link) => {{\n                url = reqwest::Url::parse(&url)?.join(link)?.to_string();\n                query.clear();\n            }}\n            None => break,\n        }}");
+            let _ = writeln!(out, "        let _ = empty;\n        match dig(&data, {next}).and_then(|v| v.as_str()) {{\n            Some(link) => {{\n                url = reqwest::Url::parse(&url)?.join(link)?.to_string();\n                query.clear();\n            }}\n            None => break,\n        }}");
         }
         _ => out.push_str("        let _ = empty;\n        break;\n"),
     }
@@ -177,84 +196,132 @@ pub fn render(plan: &Plan) -> String {
     out
 }
 
-fn tier_name(tier: NetworkTier) -> &'static str {
-    match tier {
-        NetworkTier::Direct => "direct",
-        NetworkTier::Datacenter => "datacenter",
-        NetworkTier::Residential => "residential",
-    }
-}
-
 fn rs_template(template: &Template) -> String {
     let mut format = String::new();
     let mut arguments = Vec::new();
     for piece in &template.0 {
-        match piece {
-            Piece::Text(text) => format.push_str(&text.replace('{', "{{").replace('}', "}}")),
-            Piece::Env(name) => {
-                format.push_str("{}");
-                arguments.push(format!("secret({name:?})?"));
+        let Some(variable) = piece.variable() else {
+            if let Piece::Text(text) = piece {
+                format.push_str(&literal::format_text(text));
             }
-            Piece::Warm(key) => {
-                format.push_str("{}");
-                arguments.push(format!("secret({:?})?", warm_env(key)));
-            }
-        }
+            continue;
+        };
+        format.push_str("{}");
+        arguments.push(format!("secret({})?", literal::string(&variable)));
     }
     if arguments.is_empty() {
-        return format!("{:?}.to_owned()", template.as_text().unwrap_or(""));
+        return format!(
+            "{}.to_owned()",
+            literal::string(template.as_text().unwrap_or(""))
+        );
     }
     if format == "{}" && arguments.len() == 1 {
         return arguments.remove(0);
     }
-    format!("format!({format:?}, {})", arguments.join(", "))
+    format!(
+        "format!({}, {})",
+        literal::string(&format),
+        arguments.join(", ")
+    )
 }
 
-fn rs_json(value: &Value) -> String {
-    let mut secrets = Vec::new();
-    let text = json_with_slots(value, &mut secrets);
-    if secrets.is_empty() {
-        return format!("serde_json::json!({text})");
+/// `json!` expands itself once per level of nesting and stops at the compiler's macro recursion
+/// limit (a body about 22 levels deep); deeper bodies are built without the macro.
+const JSON_MACRO_MAX_DEPTH: usize = 16;
+
+/// An expression for the JSON body: `serde_json::json!({…})` when it is shallow enough.
+fn rs_json_body(value: &Value) -> String {
+    if json_depth(value) <= JSON_MACRO_MAX_DEPTH {
+        format!("serde_json::json!({})", rs_json(value))
+    } else {
+        rs_value(value)
     }
-    format!("serde_json::json!({text})")
 }
 
-/// JSON for `serde_json::json!`, with secrets as Rust expressions in place.
-fn json_with_slots(value: &Value, secrets: &mut Vec<String>) -> String {
+fn json_depth(value: &Value) -> usize {
     match value {
-        Value::String(text) => {
-            let template = string_template(text);
-            if template.has_secret() {
-                let expression = rs_template(&template);
-                secrets.push(expression.clone());
-                format!("({expression})")
-            } else {
-                serde_json::to_string(text).unwrap_or_default()
-            }
+        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The body as `serde_json::Value` constructors, at any depth.
+fn rs_value(value: &Value) -> String {
+    match value {
+        Value::String(text) => format!(
+            "serde_json::Value::String({})",
+            rs_template(&string_template(text))
+        ),
+        Value::Array(items) if items.is_empty() => {
+            "serde_json::Value::Array(Vec::new())".to_owned()
         }
         Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(|item| json_with_slots(item, secrets))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "serde_json::Value::Array(Vec::from([{}]))",
+            items.iter().map(rs_value).collect::<Vec<_>>().join(", ")
         ),
+        Value::Object(map) if map.is_empty() => {
+            "serde_json::Value::Object(serde_json::Map::new())".to_owned()
+        }
         Value::Object(map) => format!(
-            "{{{}}}",
+            "serde_json::Value::Object(serde_json::Map::from_iter([{}]))",
             map.iter()
                 .map(|(key, item)| format!(
-                    "{}: {}",
-                    serde_json::to_string(key).unwrap_or_default(),
-                    json_with_slots(item, secrets)
+                    "({}.to_owned(), {})",
+                    literal::string(key),
+                    rs_value(item)
                 ))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Value::Number(number) => format!("serde_json::Value::from({})", rs_number(number)),
+        Value::Bool(flag) => format!("serde_json::Value::Bool({flag})"),
+        Value::Null => "serde_json::Value::Null".to_owned(),
+    }
+}
+
+/// The body inside `serde_json::json!`, with secrets as Rust expressions in place.
+fn rs_json(value: &Value) -> String {
+    match value {
+        Value::String(text) => {
+            let template = string_template(text);
+            if template.has_secret() {
+                format!("({})", rs_template(&template))
+            } else {
+                literal::string(text)
+            }
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(rs_json).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(key, item)| format!("{}: {}", literal::string(key), rs_json(item)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Number(number) => rs_number(number),
         other => other.to_string(),
     }
 }
 
-fn line(text: &str) -> String {
-    text.replace(['\n', '\r'], " ")
+/// A JSON number as a typed Rust literal: `json!` gives an untyped integer literal the type
+/// `i32`, so `5000000000` would not compile.
+fn rs_number(number: &serde_json::Number) -> String {
+    if let Some(integer) = number.as_i64() {
+        format!("{integer}i64")
+    } else if let Some(integer) = number.as_u64() {
+        format!("{integer}u64")
+    } else {
+        format!("{:?}f64", number.as_f64().unwrap_or_default())
+    }
+}
+
+/// A JSON pointer (RFC 6901) to the value at `path`.
+fn json_pointer(path: &[String]) -> String {
+    path.iter()
+        .map(|key| format!("/{}", key.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }

@@ -13,6 +13,23 @@ pub enum Piece {
     Warm(String),
 }
 
+impl Piece {
+    /// The environment variable curl and Rust read a secret or warm-up value from (the Python
+    /// code takes warm-up values from the warm-up's result); `None` for text.
+    pub fn variable(&self) -> Option<String> {
+        match self {
+            Piece::Text(_) => None,
+            Piece::Env(name) => Some(name.clone()),
+            Piece::Warm(key) => Some(warm_env(key)),
+        }
+    }
+}
+
+/// The environment variable that stands in for a warm-up value where no warm-up code runs.
+pub fn warm_env(key: &str) -> String {
+    crate::escape::shell::variable_name(key)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Template(pub Vec<Piece>);
 
@@ -86,20 +103,7 @@ pub fn env_name(placeholder: &str) -> String {
         (SecretKind::Session, _) => "SESSION_ID".to_owned(),
         (kind, _) => kind.label().to_owned(),
     };
-    let mut out = String::from("SITE_");
-    let mut last_underscore = true;
-    for c in base.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_uppercase());
-            last_underscore = false;
-        } else if !last_underscore {
-            out.push('_');
-            last_underscore = true;
-        }
-    }
-    while out.ends_with('_') {
-        out.pop();
-    }
+    let mut out = crate::escape::shell::variable_name(&base);
     if ordinal > 1 {
         out.push_str(&format!("_{ordinal}"));
     }

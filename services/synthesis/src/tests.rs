@@ -339,3 +339,39 @@ fn unvalidated_endpoints_send_what_was_captured_when_set() {
         .iter()
         .any(|d| d.contains("did not replay")));
 }
+
+/// The issue's attack: a meta tag name with line breaks, written into a comment of every
+/// language (the curl TODO line, the warm-up comments), must not end the comment.
+#[test]
+fn a_site_name_with_line_breaks_stays_inside_its_comment() {
+    let hostile = "x\ntouch /tmp/pwned\n#";
+    let mut inventory = inventory();
+    for provenance in &mut inventory.endpoints[0].provenance {
+        if let Some(source) = provenance.minted_by.as_mut() {
+            if source.how == MintedBy::HtmlMeta {
+                source.field = Some(hostile.into());
+            }
+        }
+    }
+    let scrubbed = recon_scrub::scrub(&raw_capture()).capture;
+    let synthesis = synthesize(&SynthesisInputs {
+        scrubbed: &scrubbed,
+        detection: &Detection::default(),
+        inventory: &inventory,
+        ranking: &ranking(),
+        validation: &validation(),
+    });
+    for language in ["curl", "python", "rust"] {
+        let code = code(&synthesis, "ep_products", language);
+        assert!(
+            code.contains(r"x\u{a}touch /tmp/pwned\u{a}#")
+                || code.contains(r#""x\ntouch /tmp/pwned\n#""#),
+            "{language}: the name is shown, escaped:\n{code}"
+        );
+        assert!(
+            code.lines()
+                .all(|line| !line.trim_start().starts_with("touch")),
+            "{language}: a line of the site's runs:\n{code}"
+        );
+    }
+}
