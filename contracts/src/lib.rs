@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod capture;
+pub mod capture_bounds;
+pub mod capture_decode;
 pub mod events;
 pub mod messages;
 pub mod names;
@@ -12,6 +14,8 @@ pub mod version;
 
 pub use api::*;
 pub use capture::*;
+pub use capture_bounds::{CaptureBounds, Limit, LimitExceeded};
+pub use capture_decode::{decode_capture, CaptureDecodeError};
 pub use events::*;
 pub use messages::*;
 pub use report::*;
