@@ -1,4 +1,5 @@
-//! Decoding an uploaded capture: inflate under the cap, parse, check, hash. It is CPU work on
+//! Decoding an uploaded capture: inflate under the decoded-bytes bound, parse under every other
+//! bound of the capture (the decoder the stages use too), check, hash. It is CPU work on
 //! several times the upload's size in memory, so it runs off the async workers and at most one
 //! decode per core at a time: the api's memory grows with the number of cores, not with the
 //! number of concurrent uploads. Bodies waiting their turn are held compressed.
@@ -6,12 +7,12 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use recon_contracts::Capture;
-use recon_runtime::codec;
+use recon_contracts::{decode_capture, CaptureBounds, CaptureDecodeError};
+use recon_runtime::codec::{self, CaptureReadError};
 use recon_runtime::config::CaptureLimits;
 use sha2::{Digest, Sha256};
 
-use crate::{body, ApiError};
+use crate::ApiError;
 
 /// A checked capture, ready to store.
 pub struct Decoded {
@@ -24,26 +25,49 @@ pub struct Decoded {
 
 /// Inflates (when `gzip`), parses and checks a capture body.
 pub fn decode(wire: Bytes, gzip: bool, limits: &CaptureLimits) -> Result<Decoded, ApiError> {
-    let json = if gzip {
-        body::inflate(&wire, limits.max_capture_decoded_bytes)?
-    } else {
-        wire.to_vec()
-    };
-    let capture: Capture = body::parse_json(&json, "capture")?;
-    capture
-        .validate()
-        .map_err(|err| ApiError::bad_request("invalid_capture", err.to_string()))?;
-    let digest = Sha256::digest(&json).to_vec();
+    let bounds = &limits.bounds;
+    let (digest, requests);
     let stored = if gzip {
+        let json = codec::gunzip_capture(&wire, bounds).map_err(read_refusal)?;
+        (digest, requests) = check(&json, bounds)?;
         wire
     } else {
-        Bytes::from(codec::gzip(&json))
+        (digest, requests) = check(&wire, bounds)?;
+        Bytes::from(codec::gzip(&wire))
     };
     Ok(Decoded {
         digest,
         stored,
-        requests: capture.requests.len(),
+        requests,
     })
+}
+
+/// Decodes `json` and returns its digest and request count; the capture itself is dropped
+/// before the caller compresses anything.
+fn check(json: &[u8], bounds: &CaptureBounds) -> Result<(Vec<u8>, usize), ApiError> {
+    let capture = decode_capture(json, bounds).map_err(decode_refusal)?;
+    Ok((Sha256::digest(json).to_vec(), capture.requests.len()))
+}
+
+fn read_refusal(err: CaptureReadError) -> ApiError {
+    match err {
+        CaptureReadError::Gzip(err) => {
+            ApiError::bad_request("bad_gzip", format!("the gzip body is corrupt: {err}"))
+        }
+        CaptureReadError::Decode(err) => decode_refusal(err),
+    }
+}
+
+fn decode_refusal(err: CaptureDecodeError) -> ApiError {
+    match err {
+        CaptureDecodeError::Limit(exceeded) => ApiError::CaptureLimit(exceeded),
+        CaptureDecodeError::Json(err) => {
+            ApiError::bad_request("invalid_json", format!("invalid capture: {err}"))
+        }
+        CaptureDecodeError::Invalid(err) => {
+            ApiError::bad_request("invalid_capture", err.to_string())
+        }
+    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;

@@ -84,12 +84,14 @@ impl StageContext {
             .await
     }
 
-    /// A capture stored as gzip JSON under `key` (the raw or the scrubbed one).
+    /// A capture stored as gzip JSON under `key` (the raw or the scrubbed one), decoded under
+    /// the same bounds as an upload. One over them (the bounds were lowered since, or the blob
+    /// was replaced) fails the step for good instead of being retried.
     pub async fn load_capture(&self, key: &str) -> Result<Capture, StageError> {
         let bytes = self.deps.blob.get(key).await?;
-        crate::codec::from_gzip_json(&bytes, self.deps.limits.max_capture_decoded_bytes).map_err(
-            |err| StageError::Permanent(format!("stored capture {key} is unreadable: {err}")),
-        )
+        crate::codec::read_capture(&bytes, &self.deps.limits.bounds).map_err(|err| {
+            StageError::Permanent(format!("stored capture {key} is unreadable: {err}"))
+        })
     }
 
     /// The stored result of an earlier step.
