@@ -28,10 +28,11 @@ pub struct Scrubbed {
     pub by_kind: std::collections::BTreeMap<String, u64>,
 }
 
-/// Returns the scrubbed copy of `capture`; deterministic for a given capture.
-pub fn scrub(capture: &Capture) -> Scrubbed {
+/// Scrubs `capture` in place and returns it; deterministic for a given capture. It takes the
+/// capture rather than copying it: the stage holds one capture at a time, not two.
+pub fn scrub(capture: Capture) -> Scrubbed {
     let mut scrubber = Scrubber::default();
-    let mut scrubbed = capture.clone();
+    let mut scrubbed = capture;
     // The cookie jar first: its names give cookie values their placeholders everywhere.
     for cookie in &mut scrubbed.cookies {
         cookie.value = scrubber.vault.replace(
@@ -96,7 +97,7 @@ impl Stage for ScrubStage {
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         let capture = ctx.capture().await?;
-        let scrubbed = tokio::task::spawn_blocking(move || scrub(&capture))
+        let scrubbed = tokio::task::spawn_blocking(move || scrub(capture))
             .await
             .map_err(|err| StageError::Permanent(format!("scrub panicked: {err}")))?;
         let key = names::scrubbed_capture_key(ctx.scan.id);
