@@ -536,15 +536,19 @@ mod tests {
         assert_eq!(config.http.body_idle_timeout, Duration::from_secs(2));
         assert_eq!(config.http.body_timeout, Duration::from_secs(120));
         assert_eq!(config.http.max_header_bytes, 16384);
-        for (variable, value) in [
+        assert_each_refused(&[
             ("RECON_HEADER_READ_TIMEOUT_SECS", "0"),
             ("RECON_BODY_TIMEOUT_SECS", "-1"),
             ("RECON_MAX_HEADER_BYTES", "100"),
             ("RECON_MAX_HEADERS", "many"),
-        ] {
-            let err =
-                super::tests::config(&[("DATABASE_URL", "x"), (variable, value)]).unwrap_err();
-            assert_eq!(err.variable, variable, "{err}");
+        ]);
+    }
+
+    /// Each (variable, value) alone is refused with an error naming the variable.
+    fn assert_each_refused(cases: &[(&str, &str)]) {
+        for (variable, value) in cases {
+            let err = config(&[("DATABASE_URL", "x"), (variable, value)]).unwrap_err();
+            assert_eq!(err.variable, *variable, "{err}");
         }
     }
 
@@ -560,16 +564,12 @@ mod tests {
         assert_eq!(bounds.max(Limit::SamplesPerStream), 7);
         assert_eq!(bounds.max(Limit::DecodedBytes), 1_000_000);
         assert_eq!(bounds.max(Limit::Requests), 100_000);
-        for (variable, value) in [
+        assert_each_refused(&[
             ("RECON_CAPTURE_MAX_STRINGS", "0"),
             ("RECON_CAPTURE_MAX_NESTING", "4"),
             ("RECON_CAPTURE_MAX_NESTING", "1000"),
             ("RECON_CAPTURE_MAX_REQUESTS", "lots"),
-        ] {
-            let err =
-                super::tests::config(&[("DATABASE_URL", "x"), (variable, value)]).unwrap_err();
-            assert_eq!(err.variable, variable, "{err}");
-        }
+        ]);
         let names: std::collections::HashSet<_> =
             Limit::ALL.into_iter().map(bound_variable).collect();
         assert_eq!(names.len(), Limit::ALL.len());
