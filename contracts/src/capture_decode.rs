@@ -1,7 +1,9 @@
 //! The one way a server reads a capture: JSON parsed under [`CaptureBounds`], refused the moment
 //! a bound is crossed, then checked ([`Capture::validate`]). The api decodes uploads with it and
 //! every stage decodes the stored copy with it, so no role ever holds more of a capture than
-//! the bounds allow.
+//! the bounds allow. JSON in memory is parsed in place ([`decode_capture`]); JSON still to be
+//! inflated is parsed as it is read ([`decode_capture_from_reader`]), so it is never held whole
+//! beside the capture it becomes.
 //!
 //! The bounds are counted by a wrapper around the JSON deserializer that sees every value the
 //! derived `Deserialize` impls ask for: strings (count and length), arrays and objects
@@ -12,6 +14,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
+use std::io::{self, BufReader, Read};
 
 use serde::de::value::CowStrDeserializer;
 use serde::de::{
@@ -31,6 +34,9 @@ pub enum CaptureDecodeError {
     /// Not JSON, or not the shape of a capture.
     #[error("{0}")]
     Json(serde_json::Error),
+    /// The JSON could not be read (e.g. its gzip stream is corrupt).
+    #[error("{0}")]
+    Read(serde_json::Error),
     /// Well-formed, but fails the capture checks (version, URLs, ids).
     #[error(transparent)]
     Invalid(#[from] CaptureError),
@@ -38,28 +44,63 @@ pub enum CaptureDecodeError {
 
 /// Parses and checks a capture's JSON within `bounds`.
 pub fn decode_capture(json: &[u8], bounds: &CaptureBounds) -> Result<Capture, CaptureDecodeError> {
-    let limit = Limit::DecodedBytes;
-    if json.len() as u64 > bounds.max(limit) {
-        return Err(LimitExceeded {
-            limit,
-            max: bounds.max(limit),
-        }
-        .into());
-    }
     let budget = Budget::new(bounds);
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    budget.decoded(json.len() as u64)?;
+    decode_with(serde_json::Deserializer::from_slice(json), &budget)
+}
+
+/// Parses and checks the capture's JSON that `reader` yields within `bounds`, reading it as it
+/// parses: past the decoded-bytes bound the read fails, so an inflating reader never yields more.
+pub fn decode_capture_from_reader<R: Read>(
+    reader: R,
+    bounds: &CaptureBounds,
+) -> Result<Capture, CaptureDecodeError> {
+    let budget = Budget::new(bounds);
+    let metered = Metered {
+        inner: reader,
+        budget: &budget,
+        read: 0,
+    };
+    let buffered = BufReader::with_capacity(READ_BUFFER, metered);
+    decode_with(serde_json::Deserializer::from_reader(buffered), &budget)
+}
+
+/// Large enough that reading costs little per byte, small beside any capture.
+const READ_BUFFER: usize = 64 << 10;
+
+fn decode_with<'de, R: serde_json::de::Read<'de>>(
+    mut deserializer: serde_json::Deserializer<R>,
+    budget: &Budget,
+) -> Result<Capture, CaptureDecodeError> {
     let parsed = Capture::deserialize(Bounded {
         inner: &mut deserializer,
-        budget: &budget,
+        budget,
         slot: Slot::Plain,
     })
     .and_then(|capture| deserializer.end().map(|()| capture));
     let capture = parsed.map_err(|err| match budget.exceeded.get() {
         Some(exceeded) => CaptureDecodeError::Limit(exceeded),
+        None if err.is_io() => CaptureDecodeError::Read(err),
         None => CaptureDecodeError::Json(err),
     })?;
     capture.validate()?;
     Ok(capture)
+}
+
+/// A reader that counts the JSON it yields against [`Limit::DecodedBytes`].
+struct Metered<'a, R> {
+    inner: R,
+    budget: &'a Budget,
+    read: u64,
+}
+
+impl<R: Read> Read for Metered<'_, R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        self.read = self.read.saturating_add(count as u64);
+        self.budget.decoded(self.read).map_err(io::Error::other)?;
+        Ok(count)
+    }
 }
 
 /// What a value is to the bounds beyond being a value.
@@ -114,6 +155,11 @@ impl Budget {
     }
 
     fn refuse<E: de::Error>(&self, limit: Limit) -> E {
+        E::custom(self.crossed(limit))
+    }
+
+    /// Records `limit` as crossed, unless another was first.
+    fn crossed(&self, limit: Limit) -> LimitExceeded {
         let exceeded = LimitExceeded {
             limit,
             max: self.bounds.max(limit),
@@ -121,7 +167,16 @@ impl Budget {
         if self.exceeded.get().is_none() {
             self.exceeded.set(Some(exceeded));
         }
-        E::custom(exceeded)
+        exceeded
+    }
+
+    /// Checks the bytes of JSON read so far.
+    fn decoded(&self, bytes: u64) -> Result<(), LimitExceeded> {
+        let limit = Limit::DecodedBytes;
+        if bytes > self.bounds.max(limit) {
+            return Err(self.crossed(limit));
+        }
+        Ok(())
     }
 
     fn check<E: de::Error>(&self, limit: Limit, value: u64) -> Result<(), E> {
@@ -636,20 +691,50 @@ mod tests {
         serde_json::to_vec(capture).unwrap()
     }
 
-    /// Decodes with `limit` at `at` (accepted) and at `at - 1` (refused, naming the limit).
-    fn assert_bound(json: &[u8], limit: Limit, at: u64) {
-        let bounds = CaptureBounds::default().with(limit, at);
-        if let Err(err) = decode_capture(json, &bounds) {
-            panic!("{limit} at {at}: refused with {err}");
+    /// Both decoders: from memory, and from a reader handing out a few bytes at a time.
+    fn decoders() -> [(&'static str, Decoder); 2] {
+        [
+            ("in memory", decode_capture),
+            ("from a reader", |json, bounds| {
+                decode_capture_from_reader(Trickle(json), bounds)
+            }),
+        ]
+    }
+
+    type Decoder = fn(&[u8], &CaptureBounds) -> Result<Capture, CaptureDecodeError>;
+
+    /// Yields at most 7 bytes a read, so reads end mid-token.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let count = buffer.len().min(self.0.len()).min(7);
+            buffer[..count].copy_from_slice(&self.0[..count]);
+            self.0 = &self.0[count..];
+            Ok(count)
         }
-        let bounds = CaptureBounds::default().with(limit, at - 1);
-        match decode_capture(json, &bounds) {
-            Err(CaptureDecodeError::Limit(exceeded)) => {
-                assert_eq!(exceeded, LimitExceeded { limit, max: at - 1 });
-                let message = CaptureDecodeError::Limit(exceeded).to_string();
-                assert!(message.contains(limit.as_str()), "{message}");
+    }
+
+    /// Decodes with `limit` at `at` (accepted) and at `at - 1` (refused, naming the limit), with
+    /// both decoders.
+    fn assert_bound(json: &[u8], limit: Limit, at: u64) {
+        for (how, decode) in decoders() {
+            let bounds = CaptureBounds::default().with(limit, at);
+            if let Err(err) = decode(json, &bounds) {
+                panic!("{how}, {limit} at {at}: refused with {err}");
             }
-            other => panic!("{limit} at {}: expected a refusal, got {other:?}", at - 1),
+            let bounds = CaptureBounds::default().with(limit, at - 1);
+            match decode(json, &bounds) {
+                Err(CaptureDecodeError::Limit(exceeded)) => {
+                    assert_eq!(exceeded, LimitExceeded { limit, max: at - 1 }, "{how}");
+                    let message = CaptureDecodeError::Limit(exceeded).to_string();
+                    assert!(message.contains(limit.as_str()), "{how}: {message}");
+                }
+                other => panic!(
+                    "{how}, {limit} at {}: expected a refusal, got {other:?}",
+                    at - 1
+                ),
+            }
         }
     }
 
@@ -674,8 +759,40 @@ mod tests {
     #[test]
     fn decodes_what_plain_serde_decodes() {
         let capture = rich_capture();
-        let decoded = decode_capture(&json(&capture), &CaptureBounds::default()).unwrap();
-        assert_eq!(decoded, capture);
+        for (how, decode) in decoders() {
+            let decoded = decode(&json(&capture), &CaptureBounds::default()).unwrap();
+            assert_eq!(decoded, capture, "{how}");
+        }
+    }
+
+    #[test]
+    fn a_failing_reader_is_a_read_error() {
+        struct Broken;
+        impl std::io::Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("corrupt deflate stream"))
+            }
+        }
+        let err = decode_capture_from_reader(Broken, &CaptureBounds::default()).unwrap_err();
+        assert!(matches!(err, CaptureDecodeError::Read(_)), "{err:?}");
+        assert!(err.to_string().contains("corrupt deflate stream"), "{err}");
+    }
+
+    #[test]
+    fn a_reader_stops_at_the_decoded_bytes_bound_however_much_more_it_has() {
+        let bounds = CaptureBounds::default().with(Limit::DecodedBytes, 1_000);
+        let endless = std::io::repeat(b' ');
+        let err = decode_capture_from_reader(endless, &bounds).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CaptureDecodeError::Limit(LimitExceeded {
+                    limit: Limit::DecodedBytes,
+                    max: 1_000
+                })
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

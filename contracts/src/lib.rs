@@ -15,7 +15,7 @@ pub mod version;
 pub use api::*;
 pub use capture::*;
 pub use capture_bounds::{CaptureBounds, Limit, LimitExceeded};
-pub use capture_decode::{decode_capture, CaptureDecodeError};
+pub use capture_decode::{decode_capture, decode_capture_from_reader, CaptureDecodeError};
 pub use events::*;
 pub use messages::*;
 pub use report::*;

@@ -1,7 +1,7 @@
-//! What the api and every stage do with an uploaded capture's bytes: gunzip under the
-//! decoded-bytes bound (no gzip bomb grows past it), decode under every other bound and run the
-//! capture checks (`decode_capture`); the stages read the stored copy with `read_capture` under
-//! the same bounds. Any bytes: a clean error or a capture that plain serde reads the same way
+//! What the api and every stage do with an uploaded capture's bytes: decode under every bound
+//! and run the capture checks (`decode_capture`), inflating a gzip body as it is parsed, never
+//! past the decoded-bytes bound (`read_capture_with`); the stages read the stored copy with
+//! `read_capture` under the same bounds. Any bytes: a clean error or a capture that plain serde reads the same way
 //! and that survives the store-and-load round trip unchanged.
 #![no_main]
 
@@ -18,15 +18,14 @@ fuzz_target!(|data: &[u8]| {
         None => return,
     };
     let bounds = CaptureBounds::default().with(Limit::DecodedBytes, DECODED_LIMIT);
-    let json = if gzip {
-        match codec::gunzip_capture(body, &bounds) {
-            Ok(json) => json,
-            Err(_) => return,
-        }
+    let mut json = Vec::new();
+    let decoded = if gzip {
+        codec::read_capture_with(body, &bounds, |piece| json.extend_from_slice(piece))
     } else {
-        body.to_vec()
+        json = body.to_vec();
+        decode_capture(&json, &bounds)
     };
-    let Ok(capture) = decode_capture(&json, &bounds) else {
+    let Ok(capture) = decoded else {
         return;
     };
     assert!(json.len() as u64 <= DECODED_LIMIT, "decoded past its bound");

@@ -1,5 +1,5 @@
-//! Decoding an uploaded capture: inflate under the decoded-bytes bound, parse under every other
-//! bound of the capture (the decoder the stages use too), check, hash. It is CPU work on
+//! Decoding an uploaded capture: inflate under the decoded-bytes bound while parsing under every
+//! other bound of the capture (the decoder the stages use too), check, hash. It is CPU work on
 //! several times the upload's size in memory, so it runs off the async workers and at most one
 //! decode per core at a time: the api's memory grows with the number of cores, not with the
 //! number of concurrent uploads. Bodies waiting their turn are held compressed.
@@ -7,12 +7,12 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use recon_contracts::{decode_capture, CaptureBounds, CaptureDecodeError};
-use recon_runtime::codec::{self, CaptureReadError};
+use recon_contracts::{decode_capture, CaptureDecodeError};
+use recon_runtime::codec;
 use recon_runtime::config::CaptureLimits;
 use sha2::{Digest, Sha256};
 
-use crate::ApiError;
+use crate::{body, ApiError};
 
 /// A checked capture, ready to store.
 pub struct Decoded {
@@ -23,44 +23,41 @@ pub struct Decoded {
     pub requests: usize,
 }
 
-/// Inflates (when `gzip`), parses and checks a capture body.
+/// Inflates (when `gzip`), parses and checks a capture body. A gzip body is inflated as it is
+/// parsed and hashed: its JSON is never held whole.
 pub fn decode(wire: Bytes, gzip: bool, limits: &CaptureLimits) -> Result<Decoded, ApiError> {
     let bounds = &limits.bounds;
-    let (digest, requests);
-    let stored = if gzip {
-        let json = codec::gunzip_capture(&wire, bounds).map_err(read_refusal)?;
-        (digest, requests) = check(&json, bounds)?;
-        wire
+    // Only the request count is kept: each capture is dropped as soon as it is checked.
+    let (requests, digest, stored) = if gzip {
+        let mut hasher = Sha256::new();
+        let requests = codec::read_capture_with(&wire, bounds, |json| hasher.update(json))
+            .map_err(refusal)?
+            .requests
+            .len();
+        (requests, hasher.finalize(), wire)
     } else {
-        (digest, requests) = check(&wire, bounds)?;
-        Bytes::from(codec::gzip(&wire))
+        let requests = decode_capture(&wire, bounds)
+            .map_err(refusal)?
+            .requests
+            .len();
+        (
+            requests,
+            Sha256::digest(&wire),
+            Bytes::from(codec::gzip(&wire)),
+        )
     };
     Ok(Decoded {
-        digest,
+        digest: digest.to_vec(),
         stored,
         requests,
     })
 }
 
-/// Decodes `json` and returns its digest and request count; the capture itself is dropped
-/// before the caller compresses anything.
-fn check(json: &[u8], bounds: &CaptureBounds) -> Result<(Vec<u8>, usize), ApiError> {
-    let capture = decode_capture(json, bounds).map_err(decode_refusal)?;
-    Ok((Sha256::digest(json).to_vec(), capture.requests.len()))
-}
-
-fn read_refusal(err: CaptureReadError) -> ApiError {
-    match err {
-        CaptureReadError::Gzip(err) => {
-            ApiError::bad_request("bad_gzip", format!("the gzip body is corrupt: {err}"))
-        }
-        CaptureReadError::Decode(err) => decode_refusal(err),
-    }
-}
-
-fn decode_refusal(err: CaptureDecodeError) -> ApiError {
+fn refusal(err: CaptureDecodeError) -> ApiError {
     match err {
         CaptureDecodeError::Limit(exceeded) => ApiError::CaptureLimit(exceeded),
+        // Only a gzip body is read through a reader that can fail.
+        CaptureDecodeError::Read(err) => body::bad_gzip(err),
         CaptureDecodeError::Json(err) => {
             ApiError::bad_request("invalid_json", format!("invalid capture: {err}"))
         }

@@ -1,11 +1,10 @@
 //! Gzip-compressed JSON, the format of captures at rest, with a cap on the inflated size so a
-//! small gzip bomb cannot exhaust memory, and the reading of a stored capture under its bounds.
+//! small gzip bomb cannot exhaust memory, and the reading of a gzip-compressed capture under its
+//! bounds.
 
 use std::io::{Read, Write};
 
-use recon_contracts::{
-    decode_capture, Capture, CaptureBounds, CaptureDecodeError, Limit, LimitExceeded,
-};
+use recon_contracts::{decode_capture_from_reader, Capture, CaptureBounds, CaptureDecodeError};
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,38 +47,44 @@ pub fn to_gzip_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
     encoder.finish().map_err(CodecError::Gzip)
 }
 
-/// Why a gzip-compressed capture could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum CaptureReadError {
-    #[error("{0}")]
-    Gzip(CodecError),
-    #[error(transparent)]
-    Decode(#[from] CaptureDecodeError),
+/// Reads a gzip-compressed capture the way the api reads an upload ([`decode_capture`]),
+/// inflating as it parses: the JSON is never held whole, and never past its decoded-bytes bound.
+pub fn read_capture(bytes: &[u8], bounds: &CaptureBounds) -> Result<Capture, CaptureDecodeError> {
+    read_capture_with(bytes, bounds, |_| {})
 }
 
-/// Inflates a gzip-compressed capture, refusing it past its decoded-bytes bound.
-pub fn gunzip_capture(bytes: &[u8], bounds: &CaptureBounds) -> Result<Vec<u8>, CaptureReadError> {
-    let max = bounds.max(Limit::DecodedBytes);
-    gunzip(bytes, usize::try_from(max).unwrap_or(usize::MAX)).map_err(|err| match err {
-        CodecError::TooLarge { .. } => CaptureReadError::Decode(
-            LimitExceeded {
-                limit: Limit::DecodedBytes,
-                max,
-            }
-            .into(),
-        ),
-        other => CaptureReadError::Gzip(other),
-    })
+/// [`read_capture`], showing `on_json` the JSON as it is inflated, piece by piece (the api
+/// hashes it).
+pub fn read_capture_with(
+    bytes: &[u8],
+    bounds: &CaptureBounds,
+    on_json: impl FnMut(&[u8]),
+) -> Result<Capture, CaptureDecodeError> {
+    let inflating = Observed {
+        inner: flate2::read::MultiGzDecoder::new(bytes),
+        on_read: on_json,
+    };
+    decode_capture_from_reader(inflating, bounds)
 }
 
-/// Reads a gzip-compressed capture the way the api reads an upload ([`decode_capture`]).
-pub fn read_capture(bytes: &[u8], bounds: &CaptureBounds) -> Result<Capture, CaptureReadError> {
-    let json = gunzip_capture(bytes, bounds)?;
-    Ok(decode_capture(&json, bounds)?)
+/// A reader that shows what it reads to `on_read`.
+struct Observed<R, F> {
+    inner: R,
+    on_read: F,
+}
+
+impl<R: Read, F: FnMut(&[u8])> Read for Observed<R, F> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        (self.on_read)(&buffer[..count]);
+        Ok(count)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use recon_contracts::{Limit, LimitExceeded};
+
     use super::*;
 
     fn capture() -> Capture {
@@ -119,33 +124,65 @@ mod tests {
         let tight = bounds.with(Limit::SamplesPerStream, 1);
         assert!(matches!(
             read_capture(&stored, &tight),
-            Err(CaptureReadError::Decode(CaptureDecodeError::Limit(
-                LimitExceeded {
-                    limit: Limit::SamplesPerStream,
-                    max: 1
-                }
-            )))
+            Err(CaptureDecodeError::Limit(LimitExceeded {
+                limit: Limit::SamplesPerStream,
+                max: 1
+            }))
         ));
+    }
+
+    #[test]
+    fn the_inflated_json_is_shown_whole_as_it_is_read() {
+        let stored = to_gzip_json(&capture()).unwrap();
+        let mut seen = Vec::new();
+        let read = read_capture_with(&stored, &CaptureBounds::default(), |piece| {
+            seen.extend_from_slice(piece)
+        })
+        .unwrap();
+        assert_eq!(read, capture());
+        assert_eq!(seen, gunzip(&stored, usize::MAX).unwrap());
     }
 
     #[test]
     fn a_capture_inflating_past_its_bound_names_the_bound() {
         let stored = to_gzip_json(&capture()).unwrap();
         let json_bytes = gunzip(&stored, usize::MAX).unwrap().len() as u64;
-        let bounds = CaptureBounds::default().with(Limit::DecodedBytes, json_bytes - 1);
+        let at_the_bound = CaptureBounds::default().with(Limit::DecodedBytes, json_bytes);
+        assert_eq!(read_capture(&stored, &at_the_bound).unwrap(), capture());
+        let bounds = at_the_bound.with(Limit::DecodedBytes, json_bytes - 1);
         assert!(matches!(
             read_capture(&stored, &bounds),
-            Err(CaptureReadError::Decode(CaptureDecodeError::Limit(
-                LimitExceeded {
-                    limit: Limit::DecodedBytes,
-                    ..
-                }
-            )))
+            Err(CaptureDecodeError::Limit(LimitExceeded {
+                limit: Limit::DecodedBytes,
+                ..
+            }))
         ));
+        // A bomb stops at the bound, not at its end.
+        let bomb = gzip(&vec![b' '; 64 << 20]);
         assert!(matches!(
-            read_capture(b"not gzip", &bounds),
-            Err(CaptureReadError::Gzip(CodecError::Gzip(_)))
+            read_capture(&bomb, &bounds),
+            Err(CaptureDecodeError::Limit(LimitExceeded {
+                limit: Limit::DecodedBytes,
+                ..
+            }))
         ));
+    }
+
+    #[test]
+    fn corrupt_gzip_is_a_read_error() {
+        let bounds = CaptureBounds::default();
+        let stored = to_gzip_json(&capture()).unwrap();
+        let mut bad_checksum = stored.clone();
+        let crc = bad_checksum.len() - 8;
+        bad_checksum[crc] ^= 0xff;
+        for corrupt in [
+            b"not gzip".as_slice(),
+            &stored[..stored.len() / 2],
+            &bad_checksum,
+        ] {
+            let err = read_capture(corrupt, &bounds).unwrap_err();
+            assert!(matches!(err, CaptureDecodeError::Read(_)), "{err:?}");
+        }
     }
 
     #[test]
