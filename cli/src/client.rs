@@ -68,6 +68,7 @@ impl ClientError {
         let detail = detail.unwrap_or_else(|| ErrorDetail {
             code: format!("http_{status}"),
             message: canonical_reason(status).to_owned(),
+            limit: None,
         });
         let message = one_line(&detail.message);
         match status {
@@ -366,6 +367,7 @@ impl ApiClient {
             Err(_) => text_snippet(&body).map(|message| ErrorDetail {
                 code: format!("http_{}", status.as_u16()),
                 message,
+                limit: None,
             }),
         };
         Err(ClientError::for_status(status.as_u16(), detail, path))
@@ -411,6 +413,7 @@ mod tests {
         let detail = ErrorDetail {
             code: "invalid_capture".into(),
             message: "request \"har-3\" has a URL\nthat is not http(s)".into(),
+            limit: None,
         };
         let error = ClientError::for_status(422, Some(detail), "/scans/x/capture");
         assert_eq!(

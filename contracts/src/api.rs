@@ -109,6 +109,9 @@ pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `not_found`, `invalid_capture`.
     pub code: String,
     pub message: String,
+    /// The limit a refused request crossed, e.g. `samples_per_stream` ([`crate::Limit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
 }
 
 #[cfg(test)]
@@ -173,6 +176,7 @@ mod tests {
             error: ErrorDetail {
                 code: "not_found".into(),
                 message: "no such scan".into(),
+                limit: None,
             },
         });
     }

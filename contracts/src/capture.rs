@@ -281,15 +281,11 @@ pub enum CaptureError {
     BadRequestUrl { id: String, url: String },
     #[error("request id {0:?} appears more than once")]
     DuplicateRequestId(String),
-    #[error("the capture holds {found} requests; the limit is {limit}")]
-    TooManyRequests { found: usize, limit: usize },
 }
 
-/// Most requests one capture may hold.
-pub const MAX_CAPTURE_REQUESTS: usize = 100_000;
-
 impl Capture {
-    /// Checks what serde cannot: the version, URL schemes, unique request ids, size limits.
+    /// Checks what serde cannot: the version, URL schemes, unique request ids. Sizes are
+    /// bounded while decoding ([`crate::decode_capture`]).
     pub fn validate(&self) -> Result<(), CaptureError> {
         if self.format_version != CAPTURE_FORMAT_VERSION {
             return Err(CaptureError::UnsupportedVersion {
@@ -299,12 +295,6 @@ impl Capture {
         }
         if !is_http_url(&self.target_url) {
             return Err(CaptureError::BadTargetUrl(self.target_url.clone()));
-        }
-        if self.requests.len() > MAX_CAPTURE_REQUESTS {
-            return Err(CaptureError::TooManyRequests {
-                found: self.requests.len(),
-                limit: MAX_CAPTURE_REQUESTS,
-            });
         }
         let mut seen = std::collections::HashSet::with_capacity(self.requests.len());
         for request in &self.requests {

@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod capture;
+pub mod capture_bounds;
+pub mod capture_decode;
 pub mod drift;
 pub mod events;
 pub mod messages;
@@ -13,6 +15,8 @@ pub mod version;
 
 pub use api::*;
 pub use capture::*;
+pub use capture_bounds::{CaptureBounds, Limit, LimitExceeded};
+pub use capture_decode::{decode_capture, decode_capture_from_reader, CaptureDecodeError};
 pub use drift::*;
 pub use events::*;
 pub use messages::*;

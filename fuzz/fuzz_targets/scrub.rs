@@ -9,12 +9,12 @@ fuzz_target!(|recipe: CaptureRecipe| {
     let Some(capture) = recipe.build_valid() else {
         return;
     };
-    let scrubbed = recon_scrub::scrub(&capture);
+    let scrubbed = recon_scrub::scrub(capture.clone());
     scrubbed
         .capture
         .validate()
         .expect("a scrubbed capture still passes the capture checks");
-    let again = recon_scrub::scrub(&capture);
+    let again = recon_scrub::scrub(capture);
     assert_eq!(
         again.capture, scrubbed.capture,
         "scrubbing is deterministic"

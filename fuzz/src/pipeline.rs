@@ -232,7 +232,7 @@ pub fn run_to_synthesis(capture: &Capture, intent: &Intent, script: &SiteScript)
     let inventory = recon_analysis::analyze(capture, &detection);
     let ranking = recon_intent::rank(&inventory, &intent.text(), intent.template());
     let validation = validate(capture, &inventory, &ranking, script);
-    let scrubbed = recon_scrub::scrub(capture);
+    let scrubbed = recon_scrub::scrub(capture.clone());
     Results {
         detection,
         inventory,

@@ -30,7 +30,16 @@ impl NatsServer {
 
     /// Stops the server (SIGKILL) and starts it again on the same port and store.
     pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start_again().await;
+    }
+
+    /// Kills the server (SIGKILL); [`Self::start_again`] brings it back with the same store.
+    pub async fn stop(&mut self) {
         let _ = self.child.kill().await;
+    }
+
+    pub async fn start_again(&mut self) {
         self.child = spawn(self.port, &self.store);
         self.wait_until_up().await;
     }

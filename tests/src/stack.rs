@@ -179,13 +179,17 @@ impl TestStack {
         .body(gzip_body)
     }
 
-    pub async fn upload(&self, scan_id: Uuid, capture: &Capture) -> CaptureAccepted {
+    /// POST /scans/{id}/capture with `capture` gzipped, as the CLI sends it; whatever answers.
+    pub async fn post_capture(&self, scan_id: Uuid, capture: &Capture) -> reqwest::Response {
         let body = recon_runtime::codec::to_gzip_json(capture).expect("gzip");
-        let response = self
-            .capture_request(scan_id, body)
+        self.capture_request(scan_id, body)
             .send()
             .await
-            .expect("POST capture");
+            .expect("POST capture")
+    }
+
+    pub async fn upload(&self, scan_id: Uuid, capture: &Capture) -> CaptureAccepted {
+        let response = self.post_capture(scan_id, capture).await;
         assert_eq!(response.status(), 202, "{:?}", response.text().await);
         response.json().await.expect("accepted body")
     }

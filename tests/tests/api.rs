@@ -165,7 +165,7 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
             400,
             "bad_gzip",
         ),
-        (gzip_bomb(), Some("gzip"), 413, "payload_too_large"),
+        (gzip_bomb(), Some("gzip"), 413, "capture_too_large"),
         (vec![b'x'; 2_500_000], None, 413, "payload_too_large"),
         (
             capture_json.clone(),

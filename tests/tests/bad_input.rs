@@ -1,12 +1,16 @@
 //! The API bad-input suite: malformed, hostile and slow requests each get a clear 4xx with a
 //! JSON error body (or, where HTTP allows no answer, a closed connection), nothing is half
 //! written, and the server stays healthy: a good scan afterwards goes through every stage.
+//! Each hostile capture (small on the wire, huge once parsed) has its own test: refused while
+//! decoding with the limit it crossed named in the error body.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use recon_contracts::{ErrorBody, ScanStatus};
+use recon_contracts::{
+    Body, Capture, ErrorBody, Header, Limit, ScanStatus, StreamKind, StreamSummary,
+};
 use recon_runtime::codec;
 use recon_tests::{fixtures, TestStack};
 use reqwest::header::HeaderValue;
@@ -18,8 +22,13 @@ use uuid::Uuid;
 const CLOSE_BOUND: Duration = Duration::from_secs(30);
 const SCAN_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// Asserts a 4xx with the JSON error shape and, when given, its code.
-async fn expect_error(response: reqwest::Response, status: u16, code: Option<&str>, case: &str) {
+/// Asserts a 4xx with the JSON error shape and, when given, its code; returns the body.
+async fn expect_error(
+    response: reqwest::Response,
+    status: u16,
+    code: Option<&str>,
+    case: &str,
+) -> ErrorBody {
     let actual = response.status().as_u16();
     let content_type = response
         .headers()
@@ -43,6 +52,7 @@ async fn expect_error(response: reqwest::Response, status: u16, code: Option<&st
         "{case}: {actual} {} ({})",
         body.error.code, body.error.message
     );
+    body
 }
 
 /// What a raw exchange on one TCP connection came to.
@@ -290,7 +300,7 @@ async fn a_barrage_of_bad_requests_gets_clear_errors_writes_nothing_and_leaves_t
         .await
         .unwrap(),
         400,
-        Some("invalid_json"),
+        Some("capture_too_deep"),
         "capture gzip 100k nested objects",
     )
     .await;
@@ -552,7 +562,9 @@ async fn a_barrage_of_bad_requests_gets_clear_errors_writes_nothing_and_leaves_t
     assert_eq!(outcome.json_error().error.code, "payload_too_large");
     eprintln!("capture declaring 1 TB: 413, closed {}", outcome.closed);
 
-    // Truncated gzip and a gzip bomb on the capture route.
+    // Truncated gzip and a gzip bomb on the capture route. The bomb is whitespace, which JSON
+    // allows anywhere: a bomb of anything else is refused at its first byte that is not a
+    // capture, long before it inflates to the bound.
     let gzipped = codec::gzip(&capture_json);
     expect_error(
         upload(
@@ -570,13 +582,13 @@ async fn a_barrage_of_bad_requests_gets_clear_errors_writes_nothing_and_leaves_t
     expect_error(
         upload(
             fresh_capture.clone(),
-            codec::gzip(&vec![b'['; 8 << 20]),
+            codec::gzip(&vec![b' '; 8 << 20]),
             true,
         )
         .await
         .unwrap(),
         413,
-        Some("payload_too_large"),
+        Some("capture_too_large"),
         "gzip bomb",
     )
     .await;
@@ -974,4 +986,212 @@ async fn the_ops_listener_refuses_slow_and_oversized_requests_too() {
         .unwrap();
     assert_eq!(healthy.status(), 200);
     stack.stop().await;
+}
+
+/// Uploads `json` gzipped (as the CLI sends it) to a fresh scan of a stack running every role
+/// with the default capture bounds changed by `overrides`. The upload must be refused with
+/// `status` and `code`, naming `limit`; nothing may be written; and the server must stay
+/// healthy: the same scan then takes a good capture through every stage.
+async fn assert_refused_upload(
+    overrides: &[(&str, &str)],
+    json: Vec<u8>,
+    status: u16,
+    code: &str,
+    limit: Limit,
+) {
+    let stack =
+        TestStack::start_with(&recon_server::parse_targets("all").expect("all"), overrides).await;
+    let scan_id = stack.create_scan("prices").await.scan_id;
+    let before = snapshot(&stack).await;
+    let gzipped = codec::gzip(&json);
+    let case = format!(
+        "{limit}: {:.1} MiB of JSON in {:.0} KiB of gzip",
+        json.len() as f64 / (1 << 20) as f64,
+        gzipped.len() as f64 / 1024.0
+    );
+    drop(json);
+    let response = stack
+        .capture_request(scan_id, gzipped)
+        .send()
+        .await
+        .expect("POST capture");
+    let body = expect_error(response, status, Some(code), &case).await;
+    assert_eq!(body.error.limit.as_deref(), Some(limit.as_str()), "{case}");
+    assert!(
+        body.error.message.contains(limit.as_str()),
+        "{case}: {}",
+        body.error.message
+    );
+    assert_eq!(
+        snapshot(&stack).await,
+        before,
+        "{case}: something was written"
+    );
+
+    for probe in ["/healthz", "/readyz"] {
+        let response = stack.http.get(stack.url(probe)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{case}: {probe}");
+    }
+    stack.upload(scan_id, &fixtures::shop_capture()).await;
+    let events = stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
+    assert_eq!(
+        stack.scan(scan_id).await.status,
+        ScanStatus::Complete,
+        "{case}: {events:?}"
+    );
+    stack.stop().await;
+}
+
+/// The shop capture as JSON, edited.
+fn capture_json(edit: impl FnOnce(&mut Capture)) -> Vec<u8> {
+    let mut capture = fixtures::shop_capture();
+    edit(&mut capture);
+    serde_json::to_vec(&capture).expect("capture json")
+}
+
+/// The shop capture as JSON with its top-level field `name` replaced by raw JSON text, written
+/// first (too large to build as values).
+fn capture_json_with_raw(name: &str, raw: &str) -> Vec<u8> {
+    let mut value = serde_json::to_value(fixtures::shop_capture()).expect("capture value");
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove(name);
+    }
+    let rest = serde_json::to_string(&value).expect("capture json");
+    format!("{{\"{name}\":{raw},{}", &rest[1..]).into_bytes()
+}
+
+/// A JSON array of `count` copies of `item`.
+fn repeated(item: &str, count: usize) -> String {
+    format!("[{}]", vec![item; count].join(","))
+}
+
+fn default_max(limit: Limit) -> usize {
+    usize::try_from(recon_contracts::CaptureBounds::default_max(limit)).expect("fits")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_of_a_million_empty_samples_is_refused() {
+    // Three bytes of JSON each, a 24-byte string each once parsed: the attack of issue 15.
+    let json = capture_json(|capture| {
+        capture.streams = vec![StreamSummary {
+            kind: StreamKind::WebSocket,
+            url: "wss://demo-shop.recon.test/live".to_owned(),
+            messages_sent: 0,
+            messages_received: 1_000_000,
+            samples: vec![String::new(); 1_000_000],
+        }];
+    });
+    assert_refused_upload(&[], json, 413, "capture_too_large", Limit::SamplesPerStream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_samples_in_all_than_allowed_are_refused() {
+    let per_stream = default_max(Limit::SamplesPerStream);
+    let streams = default_max(Limit::Samples) / per_stream + 1;
+    let stream = format!(
+        r#"{{"kind":"web_socket","url":"wss://demo-shop.recon.test/live","samples":{}}}"#,
+        repeated(r#""""#, per_stream)
+    );
+    let json = capture_json_with_raw("streams", &repeated(&stream, streams));
+    assert_refused_upload(&[], json, 413, "capture_too_large", Limit::Samples).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn millions_of_empty_strings_are_refused() {
+    // In a field the server does not know: skipped fields are read under the bounds too.
+    let raw = repeated(r#""""#, default_max(Limit::Strings) + 1);
+    let json = capture_json_with_raw("extension", &raw);
+    assert_refused_upload(&[], json, 413, "capture_too_large", Limit::Strings).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_with_too_many_headers_is_refused() {
+    let count = default_max(Limit::HeadersPerRequest) + 1;
+    let json = capture_json(|capture| {
+        capture.requests[0].request_headers = (0..count)
+            .map(|index| Header::new(format!("x-h{index}"), ""))
+            .collect();
+    });
+    assert_refused_upload(
+        &[],
+        json,
+        413,
+        "capture_too_large",
+        Limit::HeadersPerRequest,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deeply_nested_json_is_refused_as_a_bad_shape() {
+    let depth = default_max(Limit::Nesting) + 8;
+    let raw = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let json = capture_json_with_raw("extension", &raw);
+    assert_refused_upload(&[], json, 400, "capture_too_deep", Limit::Nesting).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_longer_than_allowed_is_refused() {
+    let json = capture_json(|capture| {
+        let padding = "a".repeat(default_max(Limit::StringBytes));
+        capture.requests[0].url = format!("https://demo-shop.recon.test/?q={padding}");
+    });
+    assert_refused_upload(&[], json, 413, "capture_too_large", Limit::StringBytes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_longer_than_allowed_is_refused() {
+    let json = capture_json(|capture| {
+        capture.requests[0].post_data =
+            Some(Body::text("b".repeat(default_max(Limit::BodyBytes) + 1)));
+    });
+    assert_refused_upload(&[], json, 413, "capture_too_large", Limit::BodyBytes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_requests_than_allowed_are_refused() {
+    let request = r#"{"id":"r","method":"GET","url":"https://demo-shop.recon.test/","resource_type":"fetch","request_headers":[],"timing":{"started_at_ms":0}}"#;
+    let raw = repeated(request, default_max(Limit::Requests) + 1);
+    let json = capture_json_with_raw("requests", &raw);
+    assert_refused_upload(&[], json, 413, "capture_too_large", Limit::Requests).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_pages_than_allowed_are_refused() {
+    let page = r#"{"id":"p","url":"https://demo-shop.recon.test/","started_at_ms":0}"#;
+    let raw = repeated(page, default_max(Limit::Pages) + 1);
+    let json = capture_json_with_raw("pages", &raw);
+    assert_refused_upload(&[], json, 413, "capture_too_large", Limit::Pages).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_cookies_than_allowed_are_refused() {
+    let cookie = r#"{"name":"c","value":"","domain":"demo-shop.recon.test"}"#;
+    let raw = repeated(cookie, default_max(Limit::Cookies) + 1);
+    let json = capture_json_with_raw("cookies", &raw);
+    assert_refused_upload(&[], json, 413, "capture_too_large", Limit::Cookies).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_streams_than_allowed_are_refused() {
+    let stream = r#"{"kind":"event_source","url":"https://demo-shop.recon.test/feed"}"#;
+    let raw = repeated(stream, default_max(Limit::Streams) + 1);
+    let json = capture_json_with_raw("streams", &raw);
+    assert_refused_upload(&[], json, 413, "capture_too_large", Limit::Streams).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_inflating_past_the_decoded_bytes_limit_is_refused() {
+    // 8 MB of JSON whitespace in a few KB of gzip, against a 4 MB bound (the default, 256 MiB,
+    // works the same, only slower in a debug build).
+    let mut json = capture_json(|_| {});
+    json.extend(std::iter::repeat_n(b' ', 8 << 20));
+    assert_refused_upload(
+        &[("RECON_MAX_CAPTURE_DECODED_BYTES", "4000000")],
+        json,
+        413,
+        "capture_too_large",
+        Limit::DecodedBytes,
+    )
+    .await;
 }

@@ -1,7 +1,8 @@
 //! Fault tests: the pipeline loses nothing and repeats nothing when nats-server restarts
 //! mid-scan, when a capture upload is retried, when every stage runs twice over 20
 //! concurrent scans, when a real stage process is SIGKILLed mid-message, and when Postgres
-//! is unreachable for ten seconds (the api answers 503 and reports not ready meanwhile).
+//! is unreachable for ten seconds (the api answers 503 and reports not ready meanwhile), and
+//! when a stored capture is over the stages' bounds (the scan fails once, no crash loop).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -589,4 +590,66 @@ async fn a_postgres_outage_makes_the_api_answer_503_and_the_scan_resumes_after()
     assert_eq!(ready.status(), 200, "ready again after the outage");
     stack.stop().await;
     detection.abort_all();
+}
+
+/// The api accepted a capture under its bounds; the stages run with lower ones (an operator
+/// lowered them while the scan was queued). Loading it must fail the scan once, with the limit
+/// named, not crash or retry the stage over and over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stored_capture_over_the_stages_bounds_fails_its_scan_once() {
+    let mut stack = TestStack::start_roles(&[Role::Api, Role::Events]).await;
+    let mut capture = fixtures::shop_capture();
+    capture.streams = vec![recon_contracts::StreamSummary {
+        kind: recon_contracts::StreamKind::WebSocket,
+        url: "wss://demo-shop.recon.test/live".to_owned(),
+        messages_sent: 0,
+        messages_received: 50,
+        samples: vec!["{\"price\":1}".to_owned(); 50],
+    }];
+    let scan_id = stack.run_scan(&capture).await;
+
+    stack.config.limits.bounds = stack
+        .config
+        .limits
+        .bounds
+        .clone()
+        .with(recon_contracts::Limit::SamplesPerStream, 10);
+    stack.add_roles(&Step::ALL.map(Role::Stage)).await;
+    let events = stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
+    let view = stack.scan(scan_id).await;
+    assert_eq!(view.status, ScanStatus::Errored, "{events:?}");
+    let error = view.error.unwrap_or_default();
+    assert!(error.contains("samples_per_stream"), "{error}");
+    let last = events.last().expect("a terminal event");
+    assert_eq!(
+        (last.step, last.status),
+        (Step::Detection, StepStatus::Errored)
+    );
+
+    // Longer than several ack deadlines: a retried or redelivered message would show by now.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let after = stack.events_page(scan_id, 0).await.events;
+    assert_eq!(after, events, "no run after the permanent failure");
+    let started = after
+        .iter()
+        .filter(|event| event.status == StepStatus::Started)
+        .count();
+    assert_eq!(started, 1, "detection started once: {after:?}");
+    let lag = stack
+        .deps()
+        .await
+        .bus
+        .consumer_lag(names::SCANS_STREAM, Step::Detection.consumer_name())
+        .await
+        .expect("consumer lag");
+    assert_eq!(
+        lag, 0,
+        "the message was terminated, not left for redelivery"
+    );
+
+    // The stages are healthy: a capture within their bounds goes through.
+    let good = stack.run_scan(&fixtures::shop_capture()).await;
+    let events = stack.wait_for_terminal(good, SCAN_TIMEOUT).await;
+    assert_complete_once_in_order(&stack, good, &events).await;
+    stack.stop().await;
 }

@@ -89,7 +89,7 @@ async fn generated_python_and_curl_fetch_every_page_from_the_fixture_site() {
     let live_bearer = format!("live-{}", uuid::Uuid::new_v4().simple());
     let site = starter_site::StarterSite::start(&live_bearer).await;
     let raw = starter_site::capture(&site.base);
-    let scrubbed = recon_scrub::scrub(&raw).capture;
+    let scrubbed = recon_scrub::scrub(raw).capture;
     let (inventory, ranking, validation) = starter_site::results();
     let synthesis = synthesize(&SynthesisInputs {
         scrubbed: &scrubbed,

@@ -54,13 +54,13 @@ pub fn kind_of(config: &AnalysisConfig, sample: &Sample<'_>) -> &'static str {
         || mime.contains("javascript")
         || mime == "text/css";
     let static_extension = extension.is_some_and(|ext| config.static_extensions.contains(&ext));
-    if static_type || static_mime || (static_extension && sample.response_json.is_none()) {
+    if static_type || static_mime || (static_extension && !sample.has_json_response()) {
         return "static";
     }
     if request.resource_type == ResourceType::Document || mime.contains("html") {
         return "html-document";
     }
-    if mime.contains("json") || sample.response_json.is_some() {
+    if mime.contains("json") || sample.has_json_response() {
         return "json-api";
     }
     "other"

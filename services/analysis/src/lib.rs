@@ -80,7 +80,24 @@ pub fn analyze(capture: &Capture, detection: &Detection) -> Inventory {
         }
     }
     let wanted = provenance::wanted_values(groups.groups.values().flatten());
-    let index = provenance::Index::build(&samples, &wanted);
+    // Each JSON response body is parsed once, while the index is built, and folded into the
+    // response shape of every endpoint it answers (shapes merge in any order), then dropped.
+    let mut answers: Vec<Vec<(usize, Option<usize>)>> = vec![Vec::new(); samples.len()];
+    for (position, members) in groups.groups.values().enumerate() {
+        for member in members {
+            answers[member.sample.index].push((position, member.operation));
+        }
+    }
+    let mut response_shapes: Vec<Option<schema::Shape>> = vec![None; groups.groups.len()];
+    let index = provenance::Index::build(&samples, &wanted, |i, json| {
+        for (position, operation) in &answers[i] {
+            if let Some(part) = samples[i].response_for(json, *operation) {
+                response_shapes[*position]
+                    .get_or_insert_with(schema::Shape::default)
+                    .add(part);
+            }
+        }
+    });
     let context = provenance::Context {
         samples: &samples,
         index: &index,
@@ -95,7 +112,10 @@ pub fn analyze(capture: &Capture, detection: &Detection) -> Inventory {
     let endpoints = groups
         .groups
         .iter()
-        .map(|(key, members)| describe(config, key, members, &context, &challenged))
+        .zip(response_shapes)
+        .map(|((key, members), response_shape)| {
+            describe(config, key, members, response_shape, &context, &challenged)
+        })
         .collect();
     Inventory { endpoints }
 }
@@ -137,10 +157,12 @@ fn example(value: &Value, key: &str, depth: usize) -> Value {
     }
 }
 
+/// `response_shape` is every member's response merged.
 fn describe(
     config: &AnalysisConfig,
     key: &GroupKey,
     members: &[Member<'_, '_>],
+    response_shape: Option<schema::Shape>,
     context: &provenance::Context<'_, '_>,
     challenged: &HashSet<&str>,
 ) -> Endpoint {
@@ -164,18 +186,18 @@ fn describe(
     )
     .map(str::to_owned);
 
-    let responses: Vec<&Value> = members
-        .iter()
-        .filter_map(|m| m.sample.response_for(m.operation))
-        .collect();
-    let response_shape = schema::infer(responses.iter().copied());
+    // The first member's response again, for the example: one parse per endpoint.
+    let first_response: Option<Value> = members.iter().find_map(|m| {
+        let json = m.sample.response_json()?;
+        m.sample.response_for(&json, m.operation).cloned()
+    });
     let mut response_fields = Vec::new();
     if let Some(shape) = &response_shape {
         shape.field_paths(&mut response_fields, "", FIELD_DEPTH);
     }
     let response_schema = response_shape.as_ref().map(|shape| {
         let mut schema = shape.to_schema();
-        if let (Some(first), Value::Object(map)) = (responses.first(), &mut schema) {
+        if let (Some(first), Value::Object(map)) = (&first_response, &mut schema) {
             map.insert("examples".into(), Value::Array(vec![example(first, "", 0)]));
         }
         schema
@@ -224,7 +246,7 @@ fn describe(
         .and_then(|m| m.operation.and_then(|i| m.sample.operations.get(i)));
     let graphql_operation = operation.and_then(|op| op.name.clone());
     let graphql_persisted_hash = operation.and_then(|op| op.persisted_hash.clone());
-    let array_response = responses.first().is_some_and(|v| v.is_array());
+    let array_response = first_response.as_ref().is_some_and(Value::is_array);
     let parameter_names: Vec<&str> = parameters
         .iter()
         .filter(|p| {

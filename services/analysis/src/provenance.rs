@@ -68,7 +68,13 @@ fn worth_indexing(value: &str) -> bool {
 impl Index {
     /// Indexes the responses' values, keeping only those in `wanted` (what requests send):
     /// most response values are never sent back, and storing them all dominated analysis time.
-    pub fn build(samples: &[Sample<'_>], wanted: &Wanted<'_>) -> Index {
+    /// Each JSON response body is parsed here once and handed to `on_json` (with the sample's
+    /// index) before it is dropped, so other steps need not parse it again.
+    pub fn build(
+        samples: &[Sample<'_>],
+        wanted: &Wanted<'_>,
+        mut on_json: impl FnMut(usize, &Value),
+    ) -> Index {
         let mut index = Index {
             values: HashMap::new(),
             set_cookies: HashMap::new(),
@@ -128,8 +134,9 @@ impl Index {
                     index.insert(wanted, &header.value, i, MintedBy::ResponseHeader, &name);
                 }
             }
-            if let Some(json) = &sample.response_json {
-                index.walk_json(wanted, json, i, &mut String::new(), 0);
+            if let Some(json) = sample.response_json() {
+                index.walk_json(wanted, &json, i, &mut String::new(), 0);
+                on_json(i, &json);
             } else if sample.mime.contains("html") {
                 if let Some(body) = response.body.as_ref().and_then(|b| b.as_text()) {
                     index.scan_html(wanted, body, i);

@@ -99,8 +99,13 @@ pub fn is_gzip(headers: &HeaderMap) -> Result<bool, ApiError> {
 pub fn inflate(bytes: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
     codec::gunzip(bytes, limit).map_err(|err| match err {
         CodecError::TooLarge { limit } => ApiError::PayloadTooLarge { limit },
-        other => ApiError::bad_request("bad_gzip", format!("the gzip body is corrupt: {other}")),
+        other => bad_gzip(other),
     })
+}
+
+/// The refusal of a gzip body that does not inflate.
+pub fn bad_gzip(err: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request("bad_gzip", format!("the gzip body is corrupt: {err}"))
 }
 
 /// Parses JSON, saying where it went wrong.

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use recon_contracts::{ErrorBody, ErrorDetail};
+use recon_contracts::{ErrorBody, ErrorDetail, LimitExceeded};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -17,6 +17,9 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// A capture crossed one of its bounds; the error body names it.
+    #[error("{0}")]
+    CaptureLimit(LimitExceeded),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -57,6 +60,10 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
             }
+            ApiError::CaptureLimit(exceeded) if exceeded.limit.is_shape() => {
+                (StatusCode::BAD_REQUEST, "capture_too_deep")
+            }
+            ApiError::CaptureLimit(_) => (StatusCode::PAYLOAD_TOO_LARGE, "capture_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
@@ -88,10 +95,15 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(detail) => tracing::warn!(detail, "dependency unavailable"),
             _ => {}
         }
+        let limit = match &self {
+            ApiError::CaptureLimit(exceeded) => Some(exceeded.limit.as_str().to_owned()),
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_owned(),
                 message: self.to_string(),
+                limit,
             },
         };
         (status, Json(body)).into_response()

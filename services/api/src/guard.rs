@@ -58,6 +58,7 @@ pub async fn shape_errors(request: Request, next: Next) -> Response {
             error: ErrorDetail {
                 code: code_for(status).to_owned(),
                 message,
+                limit: None,
             },
         }),
     )

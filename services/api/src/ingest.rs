@@ -1,4 +1,5 @@
-//! Decoding an uploaded capture: inflate under the cap, parse, check, hash. It is CPU work on
+//! Decoding an uploaded capture: inflate under the decoded-bytes bound while parsing under every
+//! other bound of the capture (the decoder the stages use too), check, hash. It is CPU work on
 //! several times the upload's size in memory, so it runs off the async workers and at most one
 //! decode per core at a time: the api's memory grows with the number of cores, not with the
 //! number of concurrent uploads. Bodies waiting their turn are held compressed.
@@ -6,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use recon_contracts::Capture;
+use recon_contracts::{decode_capture, CaptureDecodeError};
 use recon_runtime::codec;
 use recon_runtime::config::CaptureLimits;
 use sha2::{Digest, Sha256};
@@ -22,28 +23,48 @@ pub struct Decoded {
     pub requests: usize,
 }
 
-/// Inflates (when `gzip`), parses and checks a capture body.
+/// Inflates (when `gzip`), parses and checks a capture body. A gzip body is inflated as it is
+/// parsed and hashed: its JSON is never held whole.
 pub fn decode(wire: Bytes, gzip: bool, limits: &CaptureLimits) -> Result<Decoded, ApiError> {
-    let json = if gzip {
-        body::inflate(&wire, limits.max_capture_decoded_bytes)?
+    let bounds = &limits.bounds;
+    // Only the request count is kept: each capture is dropped as soon as it is checked.
+    let (requests, digest, stored) = if gzip {
+        let mut hasher = Sha256::new();
+        let requests = codec::read_capture_with(&wire, bounds, |json| hasher.update(json))
+            .map_err(refusal)?
+            .requests
+            .len();
+        (requests, hasher.finalize(), wire)
     } else {
-        wire.to_vec()
-    };
-    let capture: Capture = body::parse_json(&json, "capture")?;
-    capture
-        .validate()
-        .map_err(|err| ApiError::bad_request("invalid_capture", err.to_string()))?;
-    let digest = Sha256::digest(&json).to_vec();
-    let stored = if gzip {
-        wire
-    } else {
-        Bytes::from(codec::gzip(&json))
+        let requests = decode_capture(&wire, bounds)
+            .map_err(refusal)?
+            .requests
+            .len();
+        (
+            requests,
+            Sha256::digest(&wire),
+            Bytes::from(codec::gzip(&wire)),
+        )
     };
     Ok(Decoded {
-        digest,
+        digest: digest.to_vec(),
         stored,
-        requests: capture.requests.len(),
+        requests,
     })
+}
+
+fn refusal(err: CaptureDecodeError) -> ApiError {
+    match err {
+        CaptureDecodeError::Limit(exceeded) => ApiError::CaptureLimit(exceeded),
+        // Only a gzip body is read through a reader that can fail.
+        CaptureDecodeError::Read(err) => body::bad_gzip(err),
+        CaptureDecodeError::Json(err) => {
+            ApiError::bad_request("invalid_json", format!("invalid capture: {err}"))
+        }
+        CaptureDecodeError::Invalid(err) => {
+            ApiError::bad_request("invalid_capture", err.to_string())
+        }
+    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;

@@ -1,9 +1,11 @@
 //! Gzip-compressed JSON, the format of captures at rest, with a cap on the inflated size so a
-//! small gzip bomb cannot exhaust memory.
+//! small gzip bomb cannot exhaust memory, and the reading of a gzip-compressed capture under its
+//! bounds.
 
 use std::io::{Read, Write};
 
-use serde::{de::DeserializeOwned, Serialize};
+use recon_contracts::{decode_capture_from_reader, Capture, CaptureBounds, CaptureDecodeError};
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
@@ -38,23 +40,72 @@ pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>, CodecError> {
     Ok(out)
 }
 
+/// Serialises straight into the compressor: the uncompressed JSON is never held whole.
 pub fn to_gzip_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
-    Ok(gzip(&serde_json::to_vec(value)?))
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    serde_json::to_writer(&mut encoder, value)?;
+    encoder.finish().map_err(CodecError::Gzip)
 }
 
-pub fn from_gzip_json<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, CodecError> {
-    Ok(serde_json::from_slice(&gunzip(bytes, limit)?)?)
+/// Reads a gzip-compressed capture the way the api reads an upload ([`decode_capture`]),
+/// inflating as it parses: the JSON is never held whole, and never past its decoded-bytes bound.
+pub fn read_capture(bytes: &[u8], bounds: &CaptureBounds) -> Result<Capture, CaptureDecodeError> {
+    read_capture_with(bytes, bounds, |_| {})
+}
+
+/// [`read_capture`], showing `on_json` the JSON as it is inflated, piece by piece (the api
+/// hashes it).
+pub fn read_capture_with(
+    bytes: &[u8],
+    bounds: &CaptureBounds,
+    on_json: impl FnMut(&[u8]),
+) -> Result<Capture, CaptureDecodeError> {
+    let inflating = Observed {
+        inner: flate2::read::MultiGzDecoder::new(bytes),
+        on_read: on_json,
+    };
+    decode_capture_from_reader(inflating, bounds)
+}
+
+/// A reader that shows what it reads to `on_read`.
+struct Observed<R, F> {
+    inner: R,
+    on_read: F,
+}
+
+impl<R: Read, F: FnMut(&[u8])> Read for Observed<R, F> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        (self.on_read)(&buffer[..count]);
+        Ok(count)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use recon_contracts::{Limit, LimitExceeded};
+
     use super::*;
+
+    fn capture() -> Capture {
+        serde_json::from_value(serde_json::json!({
+            "format_version": 1,
+            "source": "chrome",
+            "target_url": "https://shop.example/",
+            "started_at_ms": 0.0,
+            "ended_at_ms": 1.0,
+            "requests": [],
+            "streams": [{"kind": "web_socket", "url": "wss://shop.example/", "samples": ["a", "b"]}]
+        }))
+        .unwrap()
+    }
 
     #[test]
     fn round_trips() {
         let value = serde_json::json!({"a": [1, 2, 3]});
         let bytes = to_gzip_json(&value).unwrap();
-        let back: serde_json::Value = from_gzip_json(&bytes, 1 << 20).unwrap();
+        let back: serde_json::Value =
+            serde_json::from_slice(&gunzip(&bytes, 1 << 20).unwrap()).unwrap();
         assert_eq!(back, value);
     }
 
@@ -62,8 +113,76 @@ mod tests {
     fn no_limit_reads_everything() {
         // Found by the capture_decode fuzz target: `limit + 1` overflowed for usize::MAX.
         let bytes = to_gzip_json(&serde_json::json!({"a": 1})).unwrap();
-        let back: serde_json::Value = from_gzip_json(&bytes, usize::MAX).unwrap();
-        assert_eq!(back, serde_json::json!({"a": 1}));
+        assert_eq!(gunzip(&bytes, usize::MAX).unwrap(), br#"{"a":1}"#);
+    }
+
+    #[test]
+    fn a_stored_capture_reads_back_under_its_bounds() {
+        let stored = to_gzip_json(&capture()).unwrap();
+        let bounds = CaptureBounds::default();
+        assert_eq!(read_capture(&stored, &bounds).unwrap(), capture());
+        let tight = bounds.with(Limit::SamplesPerStream, 1);
+        assert!(matches!(
+            read_capture(&stored, &tight),
+            Err(CaptureDecodeError::Limit(LimitExceeded {
+                limit: Limit::SamplesPerStream,
+                max: 1
+            }))
+        ));
+    }
+
+    #[test]
+    fn the_inflated_json_is_shown_whole_as_it_is_read() {
+        let stored = to_gzip_json(&capture()).unwrap();
+        let mut seen = Vec::new();
+        let read = read_capture_with(&stored, &CaptureBounds::default(), |piece| {
+            seen.extend_from_slice(piece)
+        })
+        .unwrap();
+        assert_eq!(read, capture());
+        assert_eq!(seen, gunzip(&stored, usize::MAX).unwrap());
+    }
+
+    #[test]
+    fn a_capture_inflating_past_its_bound_names_the_bound() {
+        let stored = to_gzip_json(&capture()).unwrap();
+        let json_bytes = gunzip(&stored, usize::MAX).unwrap().len() as u64;
+        let at_the_bound = CaptureBounds::default().with(Limit::DecodedBytes, json_bytes);
+        assert_eq!(read_capture(&stored, &at_the_bound).unwrap(), capture());
+        let bounds = at_the_bound.with(Limit::DecodedBytes, json_bytes - 1);
+        assert!(matches!(
+            read_capture(&stored, &bounds),
+            Err(CaptureDecodeError::Limit(LimitExceeded {
+                limit: Limit::DecodedBytes,
+                ..
+            }))
+        ));
+        // A bomb stops at the bound, not at its end.
+        let bomb = gzip(&vec![b' '; 64 << 20]);
+        assert!(matches!(
+            read_capture(&bomb, &bounds),
+            Err(CaptureDecodeError::Limit(LimitExceeded {
+                limit: Limit::DecodedBytes,
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn corrupt_gzip_is_a_read_error() {
+        let bounds = CaptureBounds::default();
+        let stored = to_gzip_json(&capture()).unwrap();
+        let mut bad_checksum = stored.clone();
+        let crc = bad_checksum.len() - 8;
+        bad_checksum[crc] ^= 0xff;
+        for corrupt in [
+            b"not gzip".as_slice(),
+            &stored[..stored.len() / 2],
+            &bad_checksum,
+        ] {
+            let err = read_capture(corrupt, &bounds).unwrap_err();
+            assert!(matches!(err, CaptureDecodeError::Read(_)), "{err:?}");
+        }
     }
 
     #[test]

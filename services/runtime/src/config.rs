@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use recon_contracts::{CaptureBounds, Limit};
+
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {problem}")]
 pub struct ConfigError {
@@ -129,13 +131,14 @@ impl Default for RetentionSettings {
     }
 }
 
-/// Size limits of a capture: on the wire at ingest, and inflated wherever it is read.
+/// Size limits of a capture: on the wire at ingest, and every dimension of it wherever it is
+/// decoded (the api and every stage decode with the same bounds).
 #[derive(Debug, Clone)]
 pub struct CaptureLimits {
     /// Largest capture body accepted on the wire (compressed or not).
     pub max_capture_bytes: usize,
-    /// Largest capture after gzip decompression.
-    pub max_capture_decoded_bytes: usize,
+    /// Bytes after gzip decompression, requests, headers, strings, … ([`bound_variable`]).
+    pub bounds: CaptureBounds,
 }
 
 #[derive(Debug, Clone)]
@@ -163,9 +166,62 @@ impl Default for CaptureLimits {
     fn default() -> Self {
         CaptureLimits {
             max_capture_bytes: 64 << 20,
-            max_capture_decoded_bytes: 256 << 20,
+            bounds: CaptureBounds::default(),
         }
     }
+}
+
+/// The variable that sets one bound of a decoded capture.
+pub fn bound_variable(limit: Limit) -> &'static str {
+    match limit {
+        Limit::DecodedBytes => "RECON_MAX_CAPTURE_DECODED_BYTES",
+        Limit::Requests => "RECON_CAPTURE_MAX_REQUESTS",
+        Limit::Pages => "RECON_CAPTURE_MAX_PAGES",
+        Limit::Cookies => "RECON_CAPTURE_MAX_COOKIES",
+        Limit::Streams => "RECON_CAPTURE_MAX_STREAMS",
+        Limit::HeadersPerRequest => "RECON_CAPTURE_MAX_HEADERS_PER_REQUEST",
+        Limit::SamplesPerStream => "RECON_CAPTURE_MAX_SAMPLES_PER_STREAM",
+        Limit::Samples => "RECON_CAPTURE_MAX_SAMPLES",
+        Limit::Strings => "RECON_CAPTURE_MAX_STRINGS",
+        Limit::StringBytes => "RECON_CAPTURE_MAX_STRING_BYTES",
+        Limit::BodyBytes => "RECON_CAPTURE_MAX_BODY_BYTES",
+        Limit::Nesting => "RECON_CAPTURE_MAX_NESTING",
+    }
+}
+
+/// The JSON parser refuses deeper documents itself; the capture format needs five levels.
+const NESTING_RANGE: std::ops::RangeInclusive<u64> = 8..=128;
+
+fn capture_limits(get: &impl Fn(&str) -> Option<String>) -> Result<CaptureLimits, ConfigError> {
+    let defaults = CaptureLimits::default();
+    let mut bounds = defaults.bounds;
+    for limit in Limit::ALL {
+        let variable = bound_variable(limit);
+        let max: u64 = parse_or(get, variable, Some(bounds.max(limit)))?;
+        let allowed = match limit {
+            Limit::Nesting => NESTING_RANGE,
+            _ => 1..=u64::MAX,
+        };
+        if !allowed.contains(&max) {
+            return Err(ConfigError {
+                variable,
+                problem: format!(
+                    "{max} is out of range; use {} to {}",
+                    allowed.start(),
+                    allowed.end()
+                ),
+            });
+        }
+        bounds = bounds.with(limit, max);
+    }
+    Ok(CaptureLimits {
+        max_capture_bytes: parse_or(
+            get,
+            "RECON_MAX_CAPTURE_BYTES",
+            Some(defaults.max_capture_bytes),
+        )?,
+        bounds,
+    })
 }
 
 const DEFAULT_LEGACY_SUNSET: &str = "2027-01-31T00:00:00Z";
@@ -206,19 +262,7 @@ impl ServerConfig {
             orphan_after: seconds(&get, "RECON_ORPHAN_AFTER_SECS", defaults.orphan_after)?,
             sweep_interval: seconds(&get, "RECON_SWEEP_INTERVAL_SECS", defaults.sweep_interval)?,
         };
-        let limit_defaults = CaptureLimits::default();
-        let limits = CaptureLimits {
-            max_capture_bytes: parse_or(
-                &get,
-                "RECON_MAX_CAPTURE_BYTES",
-                Some(limit_defaults.max_capture_bytes),
-            )?,
-            max_capture_decoded_bytes: parse_or(
-                &get,
-                "RECON_MAX_CAPTURE_DECODED_BYTES",
-                Some(limit_defaults.max_capture_decoded_bytes),
-            )?,
-        };
+        let limits = capture_limits(&get)?;
         let validation_defaults = ValidationSettings::default();
         let validation = ValidationSettings {
             allow_loopback: flag(&get, "RECON_VALIDATION_ALLOW_LOOPBACK")?,
@@ -529,16 +573,43 @@ mod tests {
         assert_eq!(config.http.body_idle_timeout, Duration::from_secs(2));
         assert_eq!(config.http.body_timeout, Duration::from_secs(120));
         assert_eq!(config.http.max_header_bytes, 16384);
-        for (variable, value) in [
+        assert_each_refused(&[
             ("RECON_HEADER_READ_TIMEOUT_SECS", "0"),
             ("RECON_BODY_TIMEOUT_SECS", "-1"),
             ("RECON_MAX_HEADER_BYTES", "100"),
             ("RECON_MAX_HEADERS", "many"),
-        ] {
-            let err =
-                super::tests::config(&[("DATABASE_URL", "x"), (variable, value)]).unwrap_err();
-            assert_eq!(err.variable, variable, "{err}");
+        ]);
+    }
+
+    /// Each (variable, value) alone is refused with an error naming the variable.
+    fn assert_each_refused(cases: &[(&str, &str)]) {
+        for (variable, value) in cases {
+            let err = config(&[("DATABASE_URL", "x"), (variable, value)]).unwrap_err();
+            assert_eq!(err.variable, *variable, "{err}");
         }
+    }
+
+    #[test]
+    fn capture_bounds_are_read_and_checked() {
+        let config = config(&[
+            ("DATABASE_URL", "x"),
+            ("RECON_CAPTURE_MAX_SAMPLES_PER_STREAM", "7"),
+            ("RECON_MAX_CAPTURE_DECODED_BYTES", "1000000"),
+        ])
+        .unwrap();
+        let bounds = &config.limits.bounds;
+        assert_eq!(bounds.max(Limit::SamplesPerStream), 7);
+        assert_eq!(bounds.max(Limit::DecodedBytes), 1_000_000);
+        assert_eq!(bounds.max(Limit::Requests), 100_000);
+        assert_each_refused(&[
+            ("RECON_CAPTURE_MAX_STRINGS", "0"),
+            ("RECON_CAPTURE_MAX_NESTING", "4"),
+            ("RECON_CAPTURE_MAX_NESTING", "1000"),
+            ("RECON_CAPTURE_MAX_REQUESTS", "lots"),
+        ]);
+        let names: std::collections::HashSet<_> =
+            Limit::ALL.into_iter().map(bound_variable).collect();
+        assert_eq!(names.len(), Limit::ALL.len());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind};
-use recon_contracts::{decode_message, Capture, StageMessage, Step};
+use recon_contracts::{decode_message, Capture, CaptureBounds, StageMessage, Step};
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -84,12 +84,19 @@ impl StageContext {
             .await
     }
 
-    /// A capture stored as gzip JSON under `key` (the raw or the scrubbed one).
+    /// A capture stored as gzip JSON under `key` (the raw or the scrubbed one), decoded.
     pub async fn load_capture(&self, key: &str) -> Result<Capture, StageError> {
-        let bytes = self.deps.blob.get(key).await?;
-        crate::codec::from_gzip_json(&bytes, self.deps.limits.max_capture_decoded_bytes).map_err(
-            |err| StageError::Permanent(format!("stored capture {key} is unreadable: {err}")),
-        )
+        self.stored_capture(key).await?.decode()
+    }
+
+    /// A capture stored under `key`, fetched but not decoded yet: for a stage that decodes it
+    /// on the blocking thread that works on it.
+    pub async fn stored_capture(&self, key: &str) -> Result<StoredCapture, StageError> {
+        Ok(StoredCapture {
+            bytes: self.deps.blob.get(key).await?,
+            key: key.to_owned(),
+            bounds: self.deps.limits.bounds.clone(),
+        })
     }
 
     /// The stored result of an earlier step.
@@ -114,6 +121,23 @@ impl StageContext {
 
     pub async fn proxy_secrets(&self) -> Result<ProxySecrets, StageError> {
         Ok(self.deps.secrets.load_proxy_secrets().await?)
+    }
+}
+
+/// A stored capture's compressed bytes and the bounds to decode them under.
+pub struct StoredCapture {
+    key: String,
+    bytes: bytes::Bytes,
+    bounds: CaptureBounds,
+}
+
+impl StoredCapture {
+    /// Decodes under the same bounds as an upload. A capture over them (the bounds were lowered
+    /// since, or the blob was replaced) fails the step for good instead of being retried.
+    pub fn decode(&self) -> Result<Capture, StageError> {
+        crate::codec::read_capture(&self.bytes, &self.bounds).map_err(|err| {
+            StageError::Permanent(format!("stored capture {} is unreadable: {err}", self.key))
+        })
     }
 }
 

@@ -28,10 +28,11 @@ pub struct Scrubbed {
     pub by_kind: std::collections::BTreeMap<String, u64>,
 }
 
-/// Returns the scrubbed copy of `capture`; deterministic for a given capture.
-pub fn scrub(capture: &Capture) -> Scrubbed {
+/// Scrubs `capture` in place and returns it; deterministic for a given capture. It takes the
+/// capture rather than copying it: the stage holds one capture at a time, not two.
+pub fn scrub(capture: Capture) -> Scrubbed {
     let mut scrubber = Scrubber::default();
-    let mut scrubbed = capture.clone();
+    let mut scrubbed = capture;
     // The cookie jar first: its names give cookie values their placeholders everywhere.
     for cookie in &mut scrubbed.cookies {
         cookie.value = scrubber.vault.replace(
@@ -95,15 +96,24 @@ impl Stage for ScrubStage {
     const STEP: Step = Step::Scrub;
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
-        let capture = ctx.capture().await?;
-        let scrubbed = tokio::task::spawn_blocking(move || scrub(&capture))
-            .await
-            .map_err(|err| StageError::Permanent(format!("scrub panicked: {err}")))?;
+        let stored = ctx.stored_capture(&names::capture_key(ctx.scan.id)).await?;
+        // Decoded, scrubbed and written on one blocking thread: the scrubbed strings reuse the
+        // memory the raw ones free instead of filling a second allocator arena, and the capture
+        // is gone before the upload.
+        let (replacements, by_kind, bytes) = tokio::task::spawn_blocking(move || {
+            let Scrubbed {
+                capture,
+                replacements,
+                by_kind,
+            } = scrub(stored.decode()?);
+            let bytes = codec::to_gzip_json(&capture).map_err(StageError::permanent)?;
+            Ok::<_, StageError>((replacements, by_kind, bytes))
+        })
+        .await
+        .map_err(|err| StageError::Permanent(format!("scrub panicked: {err}")))??;
         let key = names::scrubbed_capture_key(ctx.scan.id);
-        let bytes = codec::to_gzip_json(&scrubbed.capture).map_err(StageError::permanent)?;
         ctx.blob().put(&key, bytes.into()).await?;
-        let kinds: Vec<String> = scrubbed
-            .by_kind
+        let kinds: Vec<String> = by_kind
             .iter()
             .map(|(kind, count)| format!("{count} {kind}"))
             .collect();
@@ -112,15 +122,15 @@ impl Stage for ScrubStage {
         } else {
             format!(
                 "{} secret value(s) replaced ({})",
-                scrubbed.replacements,
+                replacements,
                 kinds.join(", ")
             )
         };
         StageOutput::new(
             &ScrubSummary {
                 scrubbed_capture_key: key,
-                replacements: scrubbed.replacements,
-                by_kind: scrubbed.by_kind,
+                replacements,
+                by_kind,
             },
             summary,
         )

@@ -149,7 +149,7 @@ fn no_planted_secret_survives_and_structure_stays() {
             samples: vec![format!(r#"{{"type":"auth","token":"{}"}}"#, c[19])],
         }],
     };
-    let scrubbed = scrub(&capture);
+    let scrubbed = scrub(capture.clone());
     let json = serde_json::to_string(&scrubbed.capture).unwrap();
     for (index, secret) in c.iter().enumerate() {
         assert!(
@@ -205,7 +205,7 @@ fn no_planted_secret_survives_and_structure_stays() {
     }
     scrubbed.capture.validate().unwrap();
     // Deterministic: the same capture scrubs to the same copy.
-    assert_eq!(scrub(&capture).capture, scrubbed.capture);
+    assert_eq!(scrub(capture).capture, scrubbed.capture);
     assert_eq!(
         requests[2].post_data.as_ref().unwrap().data,
         "csrf_token=<csrf#2>&q=lamp&pass=<password#2>"
@@ -232,7 +232,7 @@ fn a_clean_capture_is_left_alone() {
         cookies: vec![],
         streams: vec![],
     };
-    let scrubbed = scrub(&capture);
+    let scrubbed = scrub(capture.clone());
     assert_eq!(scrubbed.capture, capture);
     assert_eq!(scrubbed.replacements, 0);
 }

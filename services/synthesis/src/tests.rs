@@ -212,7 +212,7 @@ fn validation() -> Validation {
 }
 
 fn run() -> Synthesis {
-    let scrubbed = recon_scrub::scrub(&raw_capture()).capture;
+    let scrubbed = recon_scrub::scrub(raw_capture()).capture;
     synthesize(&SynthesisInputs {
         scrubbed: &scrubbed,
         detection: &Detection::default(),
@@ -319,7 +319,7 @@ fn empty_inputs_say_so() {
 
 #[test]
 fn unvalidated_endpoints_send_what_was_captured_when_set() {
-    let scrubbed = recon_scrub::scrub(&raw_capture()).capture;
+    let scrubbed = recon_scrub::scrub(raw_capture()).capture;
     let synthesis = synthesize(&SynthesisInputs {
         scrubbed: &scrubbed,
         detection: &Detection::default(),

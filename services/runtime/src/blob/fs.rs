@@ -1,5 +1,7 @@
 //! The local-filesystem blob store: one file per key under a root directory, written atomically
 //! (temporary file in the same directory, fsync, rename) so a reader never sees half a blob.
+//! Raw captures hold live cookies and tokens: files are created 0600 and the directories this
+//! store creates 0700, so no other user of the machine can read them.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -101,13 +103,13 @@ fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
             "a blob path needs a parent directory and a file name",
         ));
     };
-    std::fs::create_dir_all(dir)?;
+    create_private_dir_all(dir)?;
     let temporary = dir.join(temporary_name(&format!(
         ".{}.tmp",
         file_name.to_string_lossy()
     )));
     let written = (|| {
-        let mut file = std::fs::File::create_new(&temporary)?;
+        let mut file = create_private_file(&temporary)?;
         file.write_all(data)?;
         file.sync_all()?;
         std::fs::rename(&temporary, path)
@@ -121,6 +123,25 @@ fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
     #[cfg(unix)]
     std::fs::File::open(dir)?.sync_all()?;
     Ok(())
+}
+
+/// Creates `dir` and any missing parents, each owner-only (0700); existing ones are left as
+/// they are (the operator may have chosen the root's mode).
+pub(super) fn create_private_dir_all(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// A new file only its owner can read and write (0600) from the moment it exists.
+fn create_private_file(path: &Path) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 fn temporary_name(stem: &str) -> String {
@@ -256,6 +277,26 @@ mod tests {
             assert!(read == small || read == large, "saw {} bytes", read.len());
         }
         writer.await.unwrap();
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn blobs_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("blobs");
+        let store = crate::blob::open_blob_store(&format!("file://{}", root.display()))
+            .await
+            .unwrap();
+        store.put(KEY, Bytes::from_static(b"raw")).await.unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root), 0o700, "the root");
+        assert_eq!(mode(&root.join("captures")), 0o700, "a key's directory");
+        assert_eq!(mode(&root.join(KEY)), 0o600, "the blob");
+        // A replaced blob is a new file: still 0600.
+        store.put(KEY, Bytes::from_static(b"again")).await.unwrap();
+        assert_eq!(mode(&root.join(KEY)), 0o600, "the replaced blob");
     }
 
     #[tokio::test]

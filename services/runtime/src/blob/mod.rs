@@ -61,7 +61,7 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
 pub async fn open_blob_store(url: &str) -> Result<Arc<dyn BlobStore>, BlobError> {
     match parse_blob_url(url)? {
         BlobLocation::Filesystem(root) => {
-            tokio::fs::create_dir_all(&root).await.map_err(|err| {
+            fs::create_private_dir_all(&root).map_err(|err| {
                 BlobError::Refused(format!(
                     "cannot create blob directory {}: {err}",
                     root.display()

@@ -140,6 +140,8 @@ pub async fn lock_for_account(
     .transpose()
 }
 
+/// The capture is stored and the scan starts. A scan the retention sweep passed over while it
+/// waited for its upload has a raw capture again, to be deleted once the scan ends.
 pub async fn mark_queued(
     tx: &mut Transaction<'_, Postgres>,
     id: Uuid,
@@ -148,7 +150,7 @@ pub async fn mark_queued(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE scans SET status = 'processing', capture_sha256 = $2, capture_bytes = $3, \
-         updated_at = now() WHERE id = $1",
+         raw_capture_deleted_at = NULL, updated_at = now() WHERE id = $1",
     )
     .bind(id)
     .bind(capture_sha256)

@@ -4,6 +4,7 @@
 
 mod events;
 mod har;
+mod hostile;
 mod pipeline;
 mod scaling;
 mod server_process;
@@ -17,8 +18,8 @@ use anyhow::{bail, Result};
 
 use table::Row;
 
-const SECTIONS: [&str; 6] = [
-    "upload", "events", "pipeline", "scaling", "versus", "startup",
+const SECTIONS: [&str; 7] = [
+    "upload", "hostile", "events", "pipeline", "scaling", "versus", "startup",
 ];
 
 pub struct Options {
@@ -68,6 +69,7 @@ async fn main() -> Result<()> {
         let started = std::time::Instant::now();
         let section_rows = match section.as_str() {
             "upload" => upload::run(&options).await?,
+            "hostile" => hostile::run(&options).await?,
             "events" => events::run(&options).await?,
             "pipeline" => pipeline::run(&options).await?,
             "scaling" => scaling::run(&options).await?,

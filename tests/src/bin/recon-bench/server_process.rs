@@ -16,18 +16,31 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `recon-server --target <targets>` on a free loopback port and waits for /readyz.
     pub async fn spawn(stack: &TestStack, targets: &str) -> Result<ServerProcess> {
+        Self::spawn_with(stack, targets, &[]).await
+    }
+
+    /// [`Self::spawn`] with more environment (e.g. other capture bounds). Readiness is read on
+    /// the operations listener, which every role serves, so any role can be started alone.
+    pub async fn spawn_with(
+        stack: &TestStack,
+        targets: &str,
+        env: &[(&str, String)],
+    ) -> Result<ServerProcess> {
         let program = std::env::var("RECON_BENCH_SERVER").context(
             "RECON_BENCH_SERVER is not set: run the benchmarks with `cargo xtask bench`",
         )?;
         let port = recon_tests::free_port();
+        let ops_port = recon_tests::free_port();
         let child = tokio::process::Command::new(&program)
             .args(["--target", targets])
             .env("DATABASE_URL", &stack.config.database_url)
             .env("NATS_URL", &stack.config.nats_url)
             .env("RECON_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RECON_OPS_LISTEN", format!("127.0.0.1:{ops_port}"))
             .env("RECON_BLOB_URL", &stack.config.blob_url)
             .env("RECON_SECRETS_URL", &stack.config.secrets_url)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .kill_on_drop(true)
@@ -39,16 +52,18 @@ impl ServerProcess {
             pid,
             url: format!("http://127.0.0.1:{port}"),
         };
-        server.wait_ready().await?;
+        server
+            .wait_ready(&format!("http://127.0.0.1:{ops_port}/readyz"))
+            .await?;
         Ok(server)
     }
 
-    async fn wait_ready(&self) -> Result<()> {
+    async fn wait_ready(&self, readyz: &str) -> Result<()> {
         let started = Instant::now();
         let client = reqwest::Client::new();
         loop {
             let ready = client
-                .get(format!("{}/readyz", self.url))
+                .get(readyz)
                 .send()
                 .await
                 .is_ok_and(|response| response.status().is_success());
@@ -56,7 +71,7 @@ impl ServerProcess {
                 return Ok(());
             }
             if started.elapsed() > Duration::from_secs(30) {
-                bail!("recon-server at {} was not ready within 30 s", self.url);
+                bail!("recon-server at {readyz} was not ready within 30 s");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use recon_analysis::{analyze, openapi_document};
-use recon_contracts::{Capture, Detection};
+use recon_contracts::{CaptureBounds, Detection};
 use recon_runtime::codec;
 use recon_tests::lamp_shop;
 
@@ -37,7 +37,7 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
     let mut ours_endpoints = 0;
     for _ in 0..runs {
         let started = Instant::now();
-        let decoded: Capture = codec::from_gzip_json(&stored, 256 << 20)?;
+        let decoded = codec::read_capture(&stored, &CaptureBounds::default())?;
         let inventory = analyze(&decoded, &Detection::default());
         let document = openapi_document(&inventory, &decoded.target_url);
         let elapsed = started.elapsed();
