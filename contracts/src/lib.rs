@@ -7,6 +7,7 @@ pub mod capture;
 pub mod events;
 pub mod messages;
 pub mod names;
+pub mod quota;
 pub mod report;
 pub mod version;
 
@@ -14,4 +15,5 @@ pub use api::*;
 pub use capture::*;
 pub use events::*;
 pub use messages::*;
+pub use quota::*;
 pub use report::*;

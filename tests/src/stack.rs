@@ -18,6 +18,16 @@ use uuid::Uuid;
 
 use crate::NatsServer;
 
+/// Quotas high enough never to refuse a test world, where one account runs many scans at once;
+/// the quota tests set their own limits over these.
+pub const UNMETERED_QUOTAS: [(&str, &str); 5] = [
+    ("RECON_QUOTA_CONCURRENT_SCANS", "1000"),
+    ("RECON_QUOTA_SCANS_PER_HOUR", "100000"),
+    ("RECON_QUOTA_CAPTURE_BYTES_PER_DAY", "1099511627776"),
+    ("RECON_QUOTA_VALIDATION_REQUESTS_PER_DAY", "10000000"),
+    ("RECON_QUOTA_WEBSOCKETS", "1000"),
+];
+
 pub struct TestStack {
     pub config: ServerConfig,
     pub nats: NatsServer,
@@ -75,6 +85,11 @@ impl TestStack {
             ("RECON_SHUTDOWN_GRACE_SECS", "2".to_owned()),
         ]);
         vars.extend(
+            UNMETERED_QUOTAS
+                .iter()
+                .map(|(name, value)| (*name, (*value).to_owned())),
+        );
+        vars.extend(
             overrides
                 .iter()
                 .map(|(name, value)| (*name, (*value).to_owned())),
@@ -120,6 +135,22 @@ impl TestStack {
             }
         }
         self.servers.push(server);
+    }
+
+    /// A key of another account in this world (created on first use of `name`).
+    pub async fn account_key(&self, name: &str) -> String {
+        db::accounts::create_key(&self.db, name)
+            .await
+            .expect("create key")
+    }
+
+    /// The base URL of every api role running in this world, in start order.
+    pub fn api_replicas(&self) -> Vec<String> {
+        self.servers
+            .iter()
+            .filter_map(|server| server.api_address)
+            .map(|address| format!("http://{address}"))
+            .collect()
     }
 
     /// The shared dependencies, for running a custom stage in this world.

@@ -3,6 +3,7 @@
 //! as one table; medians and percentiles over repeated runs, nothing asserted on time.
 
 mod events;
+mod fairness;
 mod har;
 mod pipeline;
 mod scaling;
@@ -17,8 +18,8 @@ use anyhow::{bail, Result};
 
 use table::Row;
 
-const SECTIONS: [&str; 6] = [
-    "upload", "events", "pipeline", "scaling", "versus", "startup",
+const SECTIONS: [&str; 7] = [
+    "upload", "events", "pipeline", "scaling", "fairness", "versus", "startup",
 ];
 
 pub struct Options {
@@ -71,6 +72,7 @@ async fn main() -> Result<()> {
             "events" => events::run(&options).await?,
             "pipeline" => pipeline::run(&options).await?,
             "scaling" => scaling::run(&options).await?,
+            "fairness" => fairness::run(&options).await?,
             "versus" => versus::run(&options).await?,
             "startup" => startup::run(&options).await?,
             other => bail!("no section {other}"),

@@ -27,6 +27,7 @@ impl ServerProcess {
             .env("RECON_LISTEN", format!("127.0.0.1:{port}"))
             .env("RECON_BLOB_URL", &stack.config.blob_url)
             .env("RECON_SECRETS_URL", &stack.config.secrets_url)
+            .envs(recon_tests::UNMETERED_QUOTAS)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
