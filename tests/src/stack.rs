@@ -153,6 +153,29 @@ impl TestStack {
             .collect()
     }
 
+    /// GETs `path` on the first server's operations listener (started with `RECON_OPS_LISTEN`).
+    pub async fn ops_get(&self, path: &str) -> reqwest::Response {
+        let ops = self
+            .servers
+            .first()
+            .and_then(|server| server.ops_address)
+            .expect("an operations listener: start the stack with RECON_OPS_LISTEN");
+        self.http
+            .get(format!("http://{ops}{path}"))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("GET {path} on the operations listener: {err}"))
+    }
+
+    /// The Prometheus exposition of the operations listener.
+    pub async fn ops_metrics(&self) -> String {
+        self.ops_get("/metrics")
+            .await
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// The shared dependencies, for running a custom stage in this world.
     pub async fn deps(&self) -> Deps {
         recon_server::open_deps(&self.config).await.expect("deps")

@@ -117,16 +117,7 @@ async fn client_versions_are_counted_from_the_user_agent() {
             .expect("GET /version");
         assert_eq!(response.status(), 200);
     }
-    let ops = stack.servers[0].ops_address.expect("ops listener bound");
-    let metrics = stack
-        .http
-        .get(format!("http://{ops}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = stack.ops_metrics().await;
     for series in [
         "recon_client_requests_total{version=\"0.2.9\"}",
         "recon_client_requests_total{version=\"0.3.0\"}",

@@ -139,36 +139,15 @@ async fn every_role_serves_health_readiness_and_metrics_on_the_ops_listener() {
         .wait_for_terminal(scan_id, Duration::from_secs(60))
         .await;
 
-    let ops = stack.servers[0].ops_address.expect("ops listener bound");
-    let base = format!("http://{ops}");
-    let health = stack
-        .http
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .expect("healthz");
-    assert_eq!(health.status(), 200);
-    let ready = stack
-        .http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    assert_eq!(stack.ops_get("/healthz").await.status(), 200);
+    let ready = stack.ops_get("/readyz").await;
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.expect("readyz json");
     assert_eq!(body["checks"]["database"], "ok");
     assert_eq!(body["checks"]["nats"], "ok");
     assert_eq!(body["checks"]["blob_store"], "ok");
 
-    let metrics = stack
-        .http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = stack.ops_metrics().await;
     for step in Step::ALL {
         let series = format!(
             "recon_stage_messages_total{{stage=\"{}\",outcome=\"processed\"}}",
@@ -209,18 +188,6 @@ fn version_labels(metrics: &str) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_made_up_user_agents_add_no_version_label() {
     let stack = TestStack::start_with(&[Role::Api], &[("RECON_OPS_LISTEN", "127.0.0.1:0")]).await;
-    let ops = stack.servers[0].ops_address.expect("ops listener bound");
-    let scrape = || async {
-        stack
-            .http
-            .get(format!("http://{ops}/metrics"))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text")
-    };
     let version = |agent: String| {
         let request = stack
             .http
@@ -231,7 +198,7 @@ async fn a_thousand_made_up_user_agents_add_no_version_label() {
     // A real CLI and a browser first: their labels are the ones expected.
     assert_eq!(version(recon_contracts::version::user_agent()).await, 200);
     assert_eq!(version("Mozilla/5.0".to_owned()).await, 200);
-    let before = version_labels(&scrape().await);
+    let before = version_labels(&stack.ops_metrics().await);
     assert!(
         before.contains(recon_contracts::version::VERSION),
         "{before:?}"
@@ -256,7 +223,7 @@ async fn a_thousand_made_up_user_agents_add_no_version_label() {
         let statuses = futures::future::join_all(chunk.iter().cloned().map(version)).await;
         assert!(statuses.iter().all(|status| status.is_success()));
     }
-    let after = version_labels(&scrape().await);
+    let after = version_labels(&stack.ops_metrics().await);
     assert_eq!(after, before, "new version labels appeared");
     stack.stop().await;
 }
@@ -267,7 +234,6 @@ async fn the_public_readiness_probe_names_failing_checks_without_their_error_tex
     // The blob store's directory disappears under the running server.
     let blobs = stack.data_dir.path().join("blobs");
     std::fs::remove_dir_all(&blobs).expect("remove the blob directory");
-    let ops = stack.servers[0].ops_address.expect("ops listener bound");
     let public = stack
         .http
         .get(stack.url("/readyz"))
@@ -281,15 +247,9 @@ async fn the_public_readiness_probe_names_failing_checks_without_their_error_tex
     let path = blobs.display().to_string();
     assert!(!public.to_string().contains(&path), "{public}");
 
-    let detailed: serde_json::Value = stack
-        .http
-        .get(format!("http://{ops}/readyz"))
-        .send()
-        .await
-        .expect("ops readyz")
-        .json()
-        .await
-        .expect("json");
+    let detailed = stack.ops_get("/readyz").await;
+    assert_eq!(detailed.status(), 503);
+    let detailed: serde_json::Value = detailed.json().await.expect("json");
     let text = detailed["checks"]["blob_store"]
         .as_str()
         .unwrap_or_default();
