@@ -323,6 +323,9 @@ async fn validation_replays_no_more_than_the_daily_quota_leaves() {
     stack.stop().await;
 }
 
+/// The quotas account A's flood runs into.
+const FLOOD_QUOTAS: [&str; 3] = ["scans_per_hour", "concurrent_scans", "websockets"];
+
 /// What account A's flood met: the status of every request and the quotas of its refusals.
 #[derive(Default)]
 struct FloodLog {
@@ -331,8 +334,14 @@ struct FloodLog {
 }
 
 /// One of account A's flooding clients: create a scan, upload to it, open its WebSocket and keep
-/// it, again and again until `stop`.
+/// it, again and again until `stop` and until it has been refused over every quota it meets
+/// (or for [`SCAN_TIMEOUT`], after which the test's assertions say what never came).
 async fn flood(stack: &TestStack, key: &str, stop: &AtomicBool, log: &Mutex<FloodLog>) {
+    let give_up = std::time::Instant::now() + SCAN_TIMEOUT;
+    let done = || {
+        let met_all = log.lock().expect("flood log").refused_over.len() == FLOOD_QUOTAS.len();
+        (stop.load(Ordering::SeqCst) && met_all) || std::time::Instant::now() > give_up
+    };
     let body = shop_upload();
     let mut sockets = Vec::new();
     let note = |status: u16, quota: Option<Quota>| {
@@ -343,7 +352,7 @@ async fn flood(stack: &TestStack, key: &str, stop: &AtomicBool, log: &Mutex<Floo
         }
     };
     let mut last_scan = None;
-    while !stop.load(Ordering::SeqCst) {
+    while !done() {
         let response = post_scan(stack, &stack.api, key).await;
         let status = response.status().as_u16();
         if status == 201 {
@@ -418,7 +427,7 @@ async fn a_flooding_account_gets_429s_while_another_accounts_scan_completes() {
         log.statuses.len(),
         log.refused_over
     );
-    for quota in ["scans_per_hour", "concurrent_scans", "websockets"] {
+    for quota in FLOOD_QUOTAS {
         assert!(
             log.refused_over.contains(quota),
             "A was never refused over {quota}"

@@ -136,6 +136,11 @@ fn quota_response(status: StatusCode, code: &str, exceeded: &Exceeded) -> Respon
         },
     };
     let mut response = (status, Json(body)).into_response();
+    if let Some(retry_after) = exceeded.retry_after {
+        response
+            .extensions_mut()
+            .insert(crate::pace::RefusalPace::until(retry_after));
+    }
     if let Some(seconds) = retry_after_secs {
         response
             .headers_mut()

@@ -11,6 +11,7 @@ mod http_metrics;
 mod ingest;
 mod notify;
 pub mod ops;
+mod pace;
 mod routes;
 mod serve;
 mod socket_leases;

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::http_metrics::record,
         ))
+        .layer(axum::middleware::from_fn(crate::pace::pace_refusals))
         .layer(axum::middleware::from_fn(crate::guard::shape_errors))
         // INFO, not the default DEBUG: this span is the root of a scan's trace, so it must
         // exist at the usual log level for the trace context to reach NATS.

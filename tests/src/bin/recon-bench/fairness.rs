@@ -147,8 +147,9 @@ async fn scan_once(stack: &TestStack, capture: &Capture) -> Result<Duration> {
     Ok(elapsed)
 }
 
-/// One of account A's clients: create a scan, upload to it, open its WebSocket and keep it,
-/// again and again until `stop`, ignoring every refusal.
+/// One of account A's clients, again and again until `stop`, ignoring every refusal and every
+/// Retry-After: create a scan, upload a capture to the oldest scan still waiting for one, open
+/// a WebSocket on the last scan uploaded and keep it.
 async fn flood(
     api: String,
     key: String,
@@ -161,6 +162,8 @@ async fn flood(
         .timeout(Duration::from_secs(60))
         .build()?;
     let mut sockets = Vec::new();
+    // Created scans whose upload was refused: uploaded again on every round.
+    let mut waiting = std::collections::VecDeque::new();
     let mut scan = None;
     while !stop.is_cancelled() {
         let created = http
@@ -175,16 +178,21 @@ async fn flood(
             .await?;
         if let Some(response) = note(&log, created).await? {
             let created: CreateScanResponse = response.json().await?;
-            scan = Some(created.scan_id);
+            waiting.push_back(created.scan_id);
+        }
+        if let Some(next) = waiting.pop_front() {
             let upload = http
-                .post(format!("{api}/scans/{}/capture", created.scan_id))
+                .post(format!("{api}/scans/{next}/capture"))
                 .bearer_auth(&key)
                 .header("content-type", "application/json")
                 .header("content-encoding", "gzip")
                 .body(body.clone())
                 .send()
                 .await?;
-            note(&log, upload).await?;
+            match note(&log, upload).await? {
+                Some(_) => scan = Some(next),
+                None => waiting.push_back(next),
+            }
         }
         let Some(scan_id) = scan else { continue };
         match recon_tests::connect_events(&api, &key, scan_id, 0).await {
