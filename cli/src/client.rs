@@ -1,21 +1,29 @@
 //! The HTTP client of the browser-recon API (DESIGN.md § HTTP API): one method per endpoint,
 //! typed answers from `recon-contracts`, and errors that say which exit code they mean.
 //!
-//! Every request carries the API key and `User-Agent: browser-recon/<version>`.
+//! Every request carries the API key and `User-Agent: browser-recon/<version>`, and goes only
+//! to a [`ServerUrl`] (https, or plain http to this machine unless allowed). Every answer, over
+//! HTTP or the WebSocket, is decoded in one place ([`decode_answer`]), which makes each of its
+//! strings terminal-safe: whatever the server (or a site, through it) puts in a message can be
+//! printed without its escape sequences.
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use recon_contracts::version::{user_agent, VersionInfo};
+use recon_contracts::RecordedEvent;
 use recon_contracts::{
     CaptureAccepted, CreateScanRequest, CreateScanResponse, ErrorBody, ErrorDetail, EventsPage,
     ScanView,
 };
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
+use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-use crate::config::{Config, ConfigError, API_KEY_ENV};
+use crate::config::{Config, ConfigError, ServerUrl, API_KEY_ENV};
 use crate::exit::{one_line, Exit};
+use crate::terminal_text::make_json_terminal_safe;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -123,7 +131,7 @@ fn canonical_reason(status: u16) -> &'static str {
 #[derive(Debug, Clone)]
 pub struct ApiClient {
     http: reqwest::Client,
-    server: String,
+    server: ServerUrl,
     api_key: String,
 }
 
@@ -135,9 +143,50 @@ pub struct AccountView {
     pub key_prefix: String,
 }
 
-/// The live event feed of one scan.
-pub type EventSocket =
+type EventSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The live event feed of one scan (`/scans/{id}/ws`), decoded like every other answer.
+pub struct EventFeed {
+    socket: EventSocket,
+}
+
+/// What the feed delivered next.
+#[derive(Debug)]
+pub enum FeedItem {
+    Event(RecordedEvent),
+    /// A frame that is not an event.
+    Unreadable,
+    /// The server closed the feed.
+    Closed,
+    /// The connection broke, and why.
+    Dropped(String),
+}
+
+impl EventFeed {
+    pub async fn next(&mut self) -> FeedItem {
+        loop {
+            let text = match self.socket.next().await {
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Close(_))) | None => return FeedItem::Closed,
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => return FeedItem::Dropped(one_line(&error.to_string())),
+            };
+            return match decode_answer(text.as_bytes()) {
+                Ok(event) => FeedItem::Event(event),
+                Err(_) => FeedItem::Unreadable,
+            };
+        }
+    }
+}
+
+/// The one way an answer of the server becomes a value: JSON, with every string in it made
+/// terminal-safe before any field can reach a print statement.
+pub fn decode_answer<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_slice(body)?;
+    make_json_terminal_safe(&mut value);
+    serde_json::from_value(value)
+}
 
 impl ApiClient {
     pub fn new(config: &Config) -> Result<ApiClient, ConfigError> {
@@ -145,7 +194,7 @@ impl ApiClient {
     }
 
     /// A client for a key that is not (yet) in the configuration: `recon login`.
-    pub fn with_key(server: &str, api_key: &str) -> Result<ApiClient, ConfigError> {
+    pub fn with_key(server: &ServerUrl, api_key: &str) -> Result<ApiClient, ConfigError> {
         let api_key = api_key.to_owned();
         let http = reqwest::Client::builder()
             .user_agent(user_agent())
@@ -153,12 +202,12 @@ impl ApiClient {
             .build()
             .map_err(|error| ConfigError::BadServerUrl {
                 source_name: "the HTTP client".into(),
-                value: server.to_owned(),
+                value: server.to_string(),
                 reason: error.to_string(),
             })?;
         Ok(ApiClient {
             http,
-            server: server.to_owned(),
+            server: server.clone(),
             api_key,
         })
     }
@@ -171,21 +220,12 @@ impl ApiClient {
     }
 
     /// `GET /scans/{id}/ws?since=<cursor>` as a WebSocket.
-    pub async fn events_socket(
-        &self,
-        scan_id: Uuid,
-        since: i64,
-    ) -> Result<EventSocket, ClientError> {
+    pub async fn events_socket(&self, scan_id: Uuid, since: i64) -> Result<EventFeed, ClientError> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         use tokio_tungstenite::tungstenite::Error as WsError;
 
         let path = format!("/scans/{scan_id}/ws");
-        let url = format!("{}?since={since}", self.url(&path));
-        let url = match url.split_once("://") {
-            Some(("https", rest)) => format!("wss://{rest}"),
-            Some((_, rest)) => format!("ws://{rest}"),
-            None => url,
-        };
+        let url = self.server.websocket_url(&format!("{path}?since={since}"));
         let bad = |reason: String| ClientError::BadAnswer {
             path: path.clone(),
             reason,
@@ -203,12 +243,12 @@ impl ApiClient {
         }
         let connect = tokio_tungstenite::connect_async(request);
         match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
-            Ok(Ok((socket, _))) => Ok(socket),
+            Ok(Ok((socket, _))) => Ok(EventFeed { socket }),
             Ok(Err(WsError::Http(response))) => {
                 let detail = response
                     .body()
                     .as_deref()
-                    .and_then(|body| serde_json::from_slice::<ErrorBody>(body).ok())
+                    .and_then(|body| decode_answer::<ErrorBody>(body).ok())
                     .map(|body| body.error);
                 Err(ClientError::for_status(
                     response.status().as_u16(),
@@ -217,11 +257,11 @@ impl ApiClient {
                 ))
             }
             Ok(Err(error)) => Err(ClientError::Unreachable {
-                server: self.server.clone(),
+                server: self.server.to_string(),
                 reason: one_line(&error.to_string()),
             }),
             Err(_) => Err(ClientError::Unreachable {
-                server: self.server.clone(),
+                server: self.server.to_string(),
                 reason: "the WebSocket connection timed out".into(),
             }),
         }
@@ -288,7 +328,7 @@ impl ApiClient {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server)
+        format!("{}{path}", self.server.as_str())
     }
 
     /// The server may answer with a path; the user needs a URL they can open.
@@ -316,12 +356,12 @@ impl ApiClient {
             .await
             .map_err(|error| self.unreachable(&error))?;
         if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|error| ClientError::BadAnswer {
+            return decode_answer(&body).map_err(|error| ClientError::BadAnswer {
                 path: path.to_owned(),
-                reason: error.to_string(),
+                reason: one_line(&error.to_string()),
             });
         }
-        let detail = match serde_json::from_slice::<ErrorBody>(&body) {
+        let detail = match decode_answer::<ErrorBody>(&body) {
             Ok(parsed) => Some(parsed.error),
             Err(_) => text_snippet(&body).map(|message| ErrorDetail {
                 code: format!("http_{}", status.as_u16()),
@@ -333,7 +373,7 @@ impl ApiClient {
 
     fn unreachable(&self, error: &reqwest::Error) -> ClientError {
         ClientError::Unreachable {
-            server: self.server.clone(),
+            server: self.server.to_string(),
             reason: describe_transport_error(error),
         }
     }
@@ -390,6 +430,24 @@ mod tests {
         assert!(ClientError::for_status(429, None, "/x").is_transient());
         assert!(!ClientError::for_status(404, None, "/x").is_transient());
         assert!(!ClientError::for_status(401, None, "/x").is_transient());
+    }
+
+    #[test]
+    fn answers_are_decoded_terminal_safe() {
+        let body = br#"{"error":{"code":"bad\u001b[2J","message":"no \u001b]52;c;cm0gLXJmIH4=\u0007such \u202escan\u0007"}}"#;
+        let decoded: ErrorBody = decode_answer(body).unwrap();
+        assert_eq!(decoded.error.code, "bad");
+        assert_eq!(decoded.error.message, "no such scan");
+        let error = ClientError::for_status(404, Some(decoded.error), "/scans/x");
+        assert_eq!(error.to_string(), "no such scan (404 from /scans/x)");
+    }
+
+    #[test]
+    fn plain_text_error_bodies_are_terminal_safe() {
+        assert_eq!(
+            text_snippet(b"bad gateway\x1b[2J\x1b]0;owned\x07 now"),
+            Some("bad gateway now".into())
+        );
     }
 
     #[test]

@@ -13,12 +13,89 @@ use crate::exit::Exit;
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 pub const SERVER_ENV: &str = "RECON_SERVER";
 pub const API_KEY_ENV: &str = "RECON_API_KEY";
+/// Set to 1 (or pass `--allow-http`) to send the API key over plain http to another machine.
+pub const ALLOW_HTTP_ENV: &str = "RECON_ALLOW_HTTP";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Base URL of the server, without a trailing slash.
-    pub server: String,
+    pub server: ServerUrl,
     api_key: Option<String>,
+}
+
+/// A server the API key may be sent to: an http(s) base URL without a trailing slash, query or
+/// fragment, and https unless the host is this machine (127.0.0.0/8, ::1, `localhost`) or plain
+/// http was allowed. The only way to build one is [`ServerUrl::parse`], and the API client takes
+/// nothing else, so no command can send the key in clear text by mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerUrl(String);
+
+impl ServerUrl {
+    /// `value` as a server URL; `source_name` says where it came from in the error.
+    pub fn parse(
+        value: &str,
+        source_name: &str,
+        allow_http: bool,
+    ) -> Result<ServerUrl, ConfigError> {
+        let bad = |reason: String| ConfigError::BadServerUrl {
+            source_name: source_name.to_owned(),
+            value: value.to_owned(),
+            reason,
+        };
+        let url = url::Url::parse(value.trim()).map_err(|error| bad(error.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad(format!(
+                "the scheme must be http or https, not {}",
+                url.scheme()
+            )));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(bad("it has no host".into()));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("it must not have a query or a fragment".into()));
+        }
+        let server = url.as_str().trim_end_matches('/').to_owned();
+        if url.scheme() == "http" && !allow_http && !is_this_machine(&url) {
+            return Err(ConfigError::PlainHttp {
+                server,
+                source_name: source_name.to_owned(),
+            });
+        }
+        Ok(ServerUrl(server))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `path` on this server, over the WebSocket scheme that matches: wss:// for https://.
+    pub fn websocket_url(&self, path: &str) -> String {
+        match self.0.split_once("://") {
+            Some(("https", rest)) => format!("wss://{rest}{path}"),
+            Some((_, rest)) => format!("ws://{rest}{path}"),
+            None => format!("{}{path}", self.0),
+        }
+    }
+}
+
+impl std::fmt::Display for ServerUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Loopback only: traffic to it never leaves the machine.
+fn is_this_machine(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => {
+            address.is_loopback() || address.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost") || name.eq_ignore_ascii_case("localhost.")
+        }
+        None => false,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +122,12 @@ pub enum ConfigError {
     },
     #[error("no home directory (HOME is not set), so there is no ~/.recon/config.toml")]
     NoHome,
+    #[error(
+        "refusing to send the API key unencrypted to {server} ({source_name}): use an https:// \
+         server URL, or pass --allow-http (or set {ALLOW_HTTP_ENV}=1) to accept plain http to a \
+         host that is not this machine"
+    )]
+    PlainHttp { server: String, source_name: String },
 }
 
 impl ConfigError {
@@ -65,19 +148,23 @@ pub struct FileConfig {
 }
 
 impl Config {
-    /// Reads the config file (if there is one) and the environment.
-    pub fn load() -> Result<Config, ConfigError> {
+    /// Reads the config file (if there is one) and the environment; `allow_http` is
+    /// `--allow-http` / `RECON_ALLOW_HTTP`.
+    pub fn load(allow_http: bool) -> Result<Config, ConfigError> {
         let path = default_config_path();
         let file = match &path {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
-        Config::resolve(file, path.as_deref(), |name| std::env::var(name).ok())
+        Config::resolve(file, path.as_deref(), allow_http, |name| {
+            std::env::var(name).ok()
+        })
     }
 
     fn resolve(
         file: FileConfig,
         file_path: Option<&Path>,
+        allow_http: bool,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let from_env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
@@ -90,11 +177,7 @@ impl Config {
             (None, Some(value)) => (value, file_source()),
             (None, None) => (DEFAULT_SERVER.to_owned(), "the default server".to_owned()),
         };
-        let server = normalize_server(&server).map_err(|reason| ConfigError::BadServerUrl {
-            source_name,
-            value: server.clone(),
-            reason,
-        })?;
+        let server = ServerUrl::parse(&server, &source_name, allow_http)?;
         let api_key = from_env(API_KEY_ENV)
             .or(file.api_key)
             .map(|key| key.trim().to_owned())
@@ -116,7 +199,11 @@ pub fn default_config_path() -> Option<PathBuf> {
 }
 
 /// The server to talk to without a key yet: `RECON_SERVER`, the file's, or the default.
-pub fn server_for_login(explicit: Option<&str>, file: &FileConfig) -> Result<String, ConfigError> {
+pub fn server_for_login(
+    explicit: Option<&str>,
+    file: &FileConfig,
+    allow_http: bool,
+) -> Result<ServerUrl, ConfigError> {
     let env_server = std::env::var(SERVER_ENV)
         .ok()
         .filter(|value| !value.trim().is_empty());
@@ -126,11 +213,7 @@ pub fn server_for_login(explicit: Option<&str>, file: &FileConfig) -> Result<Str
         (None, None, Some(value)) => (value.clone(), "server in the config file".to_owned()),
         (None, None, None) => (DEFAULT_SERVER.to_owned(), "the default server".to_owned()),
     };
-    normalize_server(&value).map_err(|reason| ConfigError::BadServerUrl {
-        source_name,
-        value,
-        reason,
-    })
+    ServerUrl::parse(&value, &source_name, allow_http)
 }
 
 /// Sets (`Some`) or removes (`None`) top-level keys of the config file, keeping every other
@@ -279,24 +362,6 @@ fn parse_file(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
-fn normalize_server(text: &str) -> Result<String, String> {
-    let trimmed = text.trim();
-    let url = url::Url::parse(trimmed).map_err(|error| error.to_string())?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "the scheme must be http or https, not {}",
-            url.scheme()
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("it has no host".into());
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("it must not have a query or a fragment".into());
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,8 +381,8 @@ mod tests {
 
     #[test]
     fn defaults_to_the_local_server_without_a_key() {
-        let config = Config::resolve(FileConfig::default(), None, env(&[])).unwrap();
-        assert_eq!(config.server, "http://127.0.0.1:8080");
+        let config = Config::resolve(FileConfig::default(), None, false, env(&[])).unwrap();
+        assert_eq!(config.server.as_str(), "http://127.0.0.1:8080");
         assert!(matches!(config.api_key(), Err(ConfigError::MissingApiKey)));
     }
 
@@ -327,13 +392,14 @@ mod tests {
         let config = Config::resolve(
             file,
             None,
+            false,
             env(&[
                 ("RECON_SERVER", "https://other.example/base/"),
                 ("RECON_API_KEY", "rec_live_env"),
             ]),
         )
         .unwrap();
-        assert_eq!(config.server, "https://other.example/base");
+        assert_eq!(config.server.as_str(), "https://other.example/base");
         assert_eq!(config.api_key().unwrap(), "rec_live_env");
     }
 
@@ -343,10 +409,11 @@ mod tests {
         let config = Config::resolve(
             file,
             None,
+            false,
             env(&[("RECON_API_KEY", "  "), ("RECON_SERVER", "")]),
         )
         .unwrap();
-        assert_eq!(config.server, "https://recon.example");
+        assert_eq!(config.server.as_str(), "https://recon.example");
         assert_eq!(config.api_key().unwrap(), "rec_live_file");
     }
 
@@ -445,6 +512,7 @@ mod tests {
         let error = Config::resolve(
             FileConfig::default(),
             None,
+            false,
             env(&[("RECON_SERVER", "ftp://recon.example")]),
         )
         .unwrap_err();
@@ -459,5 +527,79 @@ mod tests {
         assert!(error
             .to_string()
             .starts_with("/home/me/.recon/config.toml is not a valid recon config file"));
+    }
+
+    #[test]
+    fn plain_http_is_refused_for_another_machine_unless_allowed() {
+        for server in [
+            "http://recon.invalid",
+            "http://recon.example:8080/base",
+            "http://10.0.0.5",
+            "http://[2001:db8::1]:8080",
+            "http://localhost.example",
+            "http://127.0.0.1.nip.io",
+        ] {
+            let error = ServerUrl::parse(server, "RECON_SERVER", false).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::PlainHttp { .. }),
+                "{server}: {error}"
+            );
+            assert_eq!(error.exit(), Exit::Usage);
+            let text = error.to_string();
+            assert!(text.contains("--allow-http"), "{text}");
+            assert!(text.contains("RECON_ALLOW_HTTP=1"), "{text}");
+            assert!(text.contains("(RECON_SERVER)"), "{text}");
+            assert!(
+                ServerUrl::parse(server, "RECON_SERVER", true).is_ok(),
+                "{server}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_http_to_this_machine_and_https_anywhere_are_fine() {
+        for server in [
+            "http://127.0.0.1:8080",
+            "http://127.9.8.7",
+            "http://[::1]:8080/",
+            "http://localhost:8080",
+            "http://LOCALHOST",
+            "https://recon.example",
+            "https://10.0.0.5:8443/base",
+        ] {
+            assert!(
+                ServerUrl::parse(server, "--server", false).is_ok(),
+                "{server}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_websocket_follows_the_server_scheme() {
+        let secure = ServerUrl::parse("https://recon.example/base/", "x", false).unwrap();
+        assert_eq!(
+            secure.websocket_url("/scans/1/ws"),
+            "wss://recon.example/base/scans/1/ws"
+        );
+        let local = ServerUrl::parse("http://127.0.0.1:8080", "x", false).unwrap();
+        assert_eq!(local.websocket_url("/ws"), "ws://127.0.0.1:8080/ws");
+    }
+
+    #[test]
+    fn the_file_server_is_checked_too() {
+        let file = file("server = \"http://recon.example\"\n");
+        let error = Config::resolve(
+            file,
+            Some(Path::new("/h/.recon/config.toml")),
+            false,
+            env(&[]),
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("(server in /h/.recon/config.toml)"),
+            "{error}"
+        );
     }
 }

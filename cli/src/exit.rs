@@ -7,6 +7,7 @@ use crate::capture::CaptureError;
 use crate::client::ClientError;
 use crate::config::ConfigError;
 use crate::har::HarError;
+use crate::terminal_text::terminal_safe;
 
 /// How `recon` ends. The numbers are part of the contract: scripts and CI branch on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,10 +90,14 @@ impl From<ConfigError> for Failure {
     }
 }
 
-/// Collapses line breaks and runs of blanks, so a message from a server or a library stays on
-/// the one line the user (and a log scraper) expects.
+/// Makes a message from a server or a library safe to print ([`terminal_safe`]) and collapses
+/// line breaks and runs of blanks, so it stays on the one line the user (and a log scraper)
+/// expects.
 pub fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    terminal_safe(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -112,6 +117,12 @@ mod tests {
     fn failures_are_one_line() {
         let failure = Failure::usage("first line\n  second\tline\n");
         assert_eq!(failure.message(), "first line second line");
+    }
+
+    #[test]
+    fn failures_carry_no_escape_sequence() {
+        let failure = Failure::usage("refused: \u{1b}[2J\u{1b}]52;c;cm0gLXJm\u{07}bad key\u{202e}");
+        assert_eq!(failure.message(), "refused: bad key");
     }
 
     #[test]

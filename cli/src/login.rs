@@ -10,14 +10,18 @@ use crate::client::ApiClient;
 use crate::config::{self, ConfigError, API_KEY_ENV};
 use crate::exit::{Exit, Failure};
 
-pub async fn login(server: Option<String>) -> Result<Exit, Failure> {
+pub async fn login(server: Option<String>, allow_http: bool) -> Result<Exit, Failure> {
     let path = config::default_config_path().ok_or(ConfigError::NoHome)?;
     let file = config::read_file(&path)?;
-    let server = config::server_for_login(server.as_deref(), &file)?;
-    let key = read_key(&server)?;
+    // Checked before the key is asked for: a refused server never gets to see it.
+    let server = config::server_for_login(server.as_deref(), &file, allow_http)?;
+    let key = read_key(server.as_str())?;
     let client = ApiClient::with_key(&server, &key)?;
     let account = client.account().await?;
-    config::update_file(&path, &[("server", Some(&server)), ("api_key", Some(&key))])?;
+    config::update_file(
+        &path,
+        &[("server", Some(server.as_str())), ("api_key", Some(&key))],
+    )?;
     eprintln!(
         "logged in to {server} as {} (key {}…); saved in {}",
         account.account,

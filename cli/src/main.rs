@@ -46,6 +46,15 @@ use crate::update::UpdateCheck;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Allow a plain http:// server that is not this machine: the API key and your captures
+    /// then cross the network unencrypted. Without it such a server is refused.
+    #[arg(
+        long,
+        global = true,
+        env = config::ALLOW_HTTP_ENV,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    allow_http: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,7 +164,7 @@ fn main() {
             std::process::exit(Exit::Server.code());
         }
     };
-    let exit = match runtime.block_on(run(cli.command)) {
+    let exit = match runtime.block_on(run(cli.command, cli.allow_http)) {
         Ok(exit) => exit,
         Err(failure) => {
             eprintln!("recon: error: {}", failure.message());
@@ -166,10 +175,11 @@ fn main() {
     std::process::exit(exit.code());
 }
 
-async fn run(command: Command) -> Result<Exit, Failure> {
+async fn run(command: Command, allow_http: bool) -> Result<Exit, Failure> {
     match command {
         Command::Scan(scan) => {
             scan::run(ScanArgs {
+                allow_http,
                 url: scan.url,
                 intent: scan.intent,
                 template: scan.template,
@@ -183,8 +193,8 @@ async fn run(command: Command) -> Result<Exit, Failure> {
             })
             .await
         }
-        Command::Status { id, json } => status::run(id, json).await,
-        Command::Login { server } => login::login(server).await,
+        Command::Status { id, json } => status::run(id, json, allow_http).await,
+        Command::Login { server } => login::login(server, allow_http).await,
         Command::Logout => login::logout(),
         Command::Capture {
             url,
@@ -208,13 +218,13 @@ async fn run(command: Command) -> Result<Exit, Failure> {
             id,
             no_progress,
             json,
-        } => watch::run(id, no_progress, json).await,
+        } => watch::run(id, no_progress, json, allow_http).await,
     }
 }
 
 /// The API client from the configuration, with the version check started beside it.
-pub(crate) fn connect() -> Result<(ApiClient, UpdateCheck), Failure> {
-    let config = Config::load()?;
+pub(crate) fn connect(allow_http: bool) -> Result<(ApiClient, UpdateCheck), Failure> {
+    let config = Config::load(allow_http)?;
     let client = ApiClient::new(&config)?;
     let update = UpdateCheck::start(&client);
     Ok((client, update))
@@ -284,6 +294,16 @@ mod tests {
         let line = usage_error_line(&error.to_string());
         assert!(line.contains("not a scan id"), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn allow_http_is_a_global_flag() {
+        let cli =
+            Cli::try_parse_from(["recon", "status", "--allow-http", &Uuid::nil().to_string()])
+                .unwrap();
+        assert!(cli.allow_http);
+        let cli = Cli::try_parse_from(["recon", "--allow-http", "logout"]).unwrap();
+        assert!(cli.allow_http);
     }
 
     #[test]

@@ -7,12 +7,10 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use recon_contracts::{RecordedEvent, ScanView};
-use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-use crate::client::{ApiClient, ClientError};
+use crate::client::{ApiClient, ClientError, FeedItem};
 use crate::display::Display;
 
 pub const POLL_INTERVAL: Duration = Duration::from_millis(1500);
@@ -102,8 +100,8 @@ impl<'a> Follower<'a> {
         display: &mut Display,
         check_status_first: bool,
     ) -> Result<SocketEnd, ClientError> {
-        let mut socket = match self.client.events_socket(self.scan_id, self.cursor).await {
-            Ok(socket) => socket,
+        let mut feed = match self.client.events_socket(self.scan_id, self.cursor).await {
+            Ok(feed) => feed,
             Err(
                 error @ (ClientError::AuthRefused { .. }
                 | ClientError::UpgradeRequired { .. }
@@ -122,8 +120,8 @@ impl<'a> Follower<'a> {
             QUIET_SOCKET
         };
         loop {
-            let frame = match tokio::time::timeout(quiet_limit, socket.next()).await {
-                Ok(frame) => frame,
+            let item = match tokio::time::timeout(quiet_limit, feed.next()).await {
+                Ok(item) => item,
                 Err(_) => {
                     quiet_limit = QUIET_SOCKET;
                     let view = self.client.scan(self.scan_id).await?;
@@ -133,28 +131,27 @@ impl<'a> Follower<'a> {
                     continue;
                 }
             };
-            match frame {
-                Some(Ok(Message::Text(text))) => {
-                    let Ok(event) = serde_json::from_str::<RecordedEvent>(&text) else {
-                        return Ok(SocketEnd::FallBack(
-                            "the live connection sent something unreadable".into(),
-                        ));
-                    };
+            match item {
+                FeedItem::Event(event) => {
                     quiet_limit = QUIET_SOCKET;
                     if self.accept(&event, display) {
                         return Ok(SocketEnd::Done(FollowEnd::Terminal(event)));
                     }
                 }
-                Some(Ok(Message::Close(_))) | None => {
+                FeedItem::Unreadable => {
+                    return Ok(SocketEnd::FallBack(
+                        "the live connection sent something unreadable".into(),
+                    ))
+                }
+                FeedItem::Closed => {
                     return Ok(SocketEnd::FallBack(
                         "the live connection closed before the scan ended".into(),
                     ))
                 }
-                Some(Ok(_)) => {}
-                Some(Err(error)) => {
+                FeedItem::Dropped(reason) => {
                     return Ok(SocketEnd::FallBack(format!(
                         "the live connection dropped ({})",
-                        short_reason(&error.to_string())
+                        short_reason(&reason)
                     )))
                 }
             }

@@ -67,7 +67,10 @@ pub async fn record_site(
     };
     let recording = capture::record(&options, stop).await?;
     if let Some(error) = &recording.navigation_error {
-        eprintln!("recon: warning: Chrome could not open {target_url}: {error}");
+        eprintln!(
+            "recon: warning: Chrome could not open {target_url}: {}",
+            crate::exit::one_line(error)
+        );
     }
     eprintln!(
         "recording stopped after {:.1}s ({})",

@@ -28,6 +28,8 @@ const UPLOAD_ATTEMPTS: u64 = 3;
 
 #[derive(Debug, Clone)]
 pub struct ScanArgs {
+    /// `--allow-http`: plain http to a server that is not this machine.
+    pub allow_http: bool,
     pub url: String,
     pub intent: Option<String>,
     pub template: Option<String>,
@@ -48,7 +50,7 @@ pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
         None => None,
     };
 
-    let (client, update) = crate::connect()?;
+    let (client, update) = crate::connect(args.allow_http)?;
     let created = client
         .create_scan(&CreateScanRequest {
             target_url: target_url.clone(),

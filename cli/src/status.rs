@@ -6,8 +6,8 @@ use uuid::Uuid;
 use crate::exit::{Exit, Failure};
 use crate::outcome::print_json;
 
-pub async fn run(scan_id: Uuid, json: bool) -> Result<Exit, Failure> {
-    let (client, update) = crate::connect()?;
+pub async fn run(scan_id: Uuid, json: bool, allow_http: bool) -> Result<Exit, Failure> {
+    let (client, update) = crate::connect(allow_http)?;
     let view = client.scan(scan_id).await?;
     if json {
         print_json(view.id, view.status.as_str(), &view.report_url);

@@ -8,8 +8,13 @@ use crate::exit::{Exit, Failure};
 use crate::outcome::Outcome;
 use crate::progress::Follower;
 
-pub async fn run(scan_id: Uuid, no_progress: bool, json: bool) -> Result<Exit, Failure> {
-    let (client, update) = crate::connect()?;
+pub async fn run(
+    scan_id: Uuid,
+    no_progress: bool,
+    json: bool,
+    allow_http: bool,
+) -> Result<Exit, Failure> {
+    let (client, update) = crate::connect(allow_http)?;
     let mut display = Display::for_flags(no_progress);
     let follower = Follower::new(&client, scan_id);
     let end = tokio::select! {

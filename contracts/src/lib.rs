@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod capture;
+pub mod drift;
 pub mod events;
 pub mod messages;
 pub mod names;
@@ -13,6 +14,7 @@ pub mod version;
 
 pub use api::*;
 pub use capture::*;
+pub use drift::*;
 pub use events::*;
 pub use messages::*;
 pub use quota::*;

@@ -154,6 +154,16 @@ pub struct Endpoint {
     pub challenged_count: u32,
 }
 
+/// Endpoint kinds that carry nothing a scraper wants: assets, trackers, anti-bot sensors.
+pub const NON_DATA_KINDS: [&str; 3] = ["static", "tracking", "anti-bot-sensor"];
+
+impl Endpoint {
+    /// Whether the endpoint can carry data (it is not of a [`NON_DATA_KINDS`] kind).
+    pub fn is_data(&self) -> bool {
+        !NON_DATA_KINDS.contains(&self.kind.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Parameter {
     pub name: String,
@@ -202,6 +212,18 @@ pub enum PaginationStyle {
     NextLink,
 }
 
+impl PaginationStyle {
+    /// The style's name as JSON spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PaginationStyle::Page => "page",
+            PaginationStyle::Offset => "offset",
+            PaginationStyle::Cursor => "cursor",
+            PaginationStyle::NextLink => "next-link",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthRequirement {
     pub kind: AuthKind,
@@ -218,6 +240,20 @@ pub enum AuthKind {
     ApiKey,
     Csrf,
     Basic,
+}
+
+impl AuthKind {
+    /// The kind's name as JSON spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthKind::SessionCookie => "session-cookie",
+            AuthKind::AntiBotCookie => "anti-bot-cookie",
+            AuthKind::Bearer => "bearer",
+            AuthKind::ApiKey => "api-key",
+            AuthKind::Csrf => "csrf",
+            AuthKind::Basic => "basic",
+        }
+    }
 }
 
 /// One dynamic value an endpoint sends, and the earlier response that minted it.
@@ -292,6 +328,18 @@ pub enum ReplayProfile {
     Impersonate,
 }
 
+impl ReplayProfile {
+    /// The profile's name as reports and JSON spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplayProfile::Plain => "plain",
+            ReplayProfile::BrowserHeaders => "browser-headers",
+            ReplayProfile::BrowserSession => "browser-session",
+            ReplayProfile::Impersonate => "impersonate",
+        }
+    }
+}
+
 /// A network egress tier, cheapest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -299,6 +347,17 @@ pub enum NetworkTier {
     Direct,
     Datacenter,
     Residential,
+}
+
+impl NetworkTier {
+    /// The tier's name as reports and JSON spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NetworkTier::Direct => "direct",
+            NetworkTier::Datacenter => "datacenter",
+            NetworkTier::Residential => "residential",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -322,9 +381,10 @@ pub struct Validation {
     pub recommendation: Option<String>,
     #[serde(default)]
     pub notes: Vec<String>,
-    /// Replay requests sent for this scan, diagnosis included.
-    #[serde(default)]
-    pub requests_spent: u32,
+    /// Replay requests sent to the network for this scan (redirect hops and the diagnosis
+    /// included; refused requests are not sent): what the validation quota counts.
+    #[serde(default, alias = "requests_spent")]
+    pub requests_sent: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -346,14 +406,73 @@ pub struct EndpointValidation {
     /// Plain-language caveats for this endpoint.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Replay requests sent to the network for this endpoint.
+    #[serde(default, alias = "requests_spent")]
+    pub requests_sent: u32,
+    /// Why the endpoint was not replayed at all; `None` when it was.
     #[serde(default)]
-    pub requests_spent: u32,
+    pub not_replayed: Option<NotReplayed>,
 }
 
+/// Why validation left an endpoint alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotReplayed {
+    pub reason: NotReplayedReason,
+    /// What made the decision, in words: "a GraphQL mutation (AddToCart)", "a DELETE request",
+    /// "not a public address".
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotReplayedReason {
+    /// Replaying it could change state on the site: only GET, HEAD, OPTIONS and POSTs that are
+    /// provably read-only (GraphQL queries) are replayed.
+    CouldChangeState,
+    /// No captured request of the endpoint has a response to compare a replay with.
+    NoCapturedResponse,
+    /// The target may not be reached: not a public address, a port not allowed, or a host the
+    /// capture did not see.
+    TargetRefused,
+}
+
+impl NotReplayed {
+    /// The sentence the report shows: "Not replayed: could change state on the site — …."
+    pub fn sentence(&self) -> String {
+        let why = match self.reason {
+            NotReplayedReason::CouldChangeState => "could change state on the site",
+            NotReplayedReason::NoCapturedResponse => "no captured request has a response",
+            NotReplayedReason::TargetRefused => "the target may not be reached",
+        };
+        format!("Not replayed: {why} — {}.", self.detail)
+    }
+}
+
+/// A profile × tier pair. Ordered by cost, cheapest first, as the cascade tries them: the tier
+/// decides (a proxy costs more than any client), then the profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReplayChoice {
     pub profile: ReplayProfile,
     pub tier: NetworkTier,
+}
+
+impl Ord for ReplayChoice {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.tier, self.profile).cmp(&(other.tier, other.profile))
+    }
+}
+
+impl PartialOrd for ReplayChoice {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// `plain × direct`: how reports and notes name a pair.
+impl std::fmt::Display for ReplayChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} × {}", self.profile.name(), self.tier.name())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -394,6 +513,23 @@ pub struct ReplayAttempt {
     /// 0.0 to 1.0: how closely the body matches the captured response.
     #[serde(default)]
     pub similarity: Option<f64>,
+}
+
+impl ReplayAttempt {
+    /// An attempt with its outcome only: no reason, timing, size or similarity yet.
+    pub fn outcome(choice: ReplayChoice, status: Option<u16>, verdict: Verdict) -> ReplayAttempt {
+        ReplayAttempt {
+            profile: choice.profile,
+            tier: choice.tier,
+            status,
+            verdict,
+            reason: None,
+            latency_ms: None,
+            bytes: None,
+            content_type: None,
+            similarity: None,
+        }
+    }
 }
 
 /// Result of the scrub step: where the scrubbed capture lives and what was replaced.
@@ -589,8 +725,70 @@ mod tests {
         assert!(detection.vendors.is_empty());
         let validation: Validation = serde_json::from_str(r#"{"results":[]}"#).unwrap();
         assert!(validation.notes.is_empty());
+        let validation: Validation = serde_json::from_str(
+            r#"{"results":[{"endpoint_id":"e1","requests_spent":2}],"requests_spent":3}"#,
+        )
+        .unwrap();
+        assert_eq!(validation.requests_sent, 3);
+        assert_eq!(validation.results[0].requests_sent, 2);
+        assert_eq!(validation.results[0].not_replayed, None);
         let scrub: ScrubSummary =
             serde_json::from_str(r#"{"scrubbed_capture_key":"scrubbed/x.json.gz"}"#).unwrap();
         assert_eq!(scrub.replacements, 0);
+    }
+
+    #[test]
+    fn an_endpoint_not_replayed_says_why() {
+        let result = EndpointValidation {
+            endpoint_id: "e1".into(),
+            not_replayed: Some(NotReplayed {
+                reason: NotReplayedReason::CouldChangeState,
+                detail: "a GraphQL mutation (AddToCart)".into(),
+            }),
+            ..Default::default()
+        };
+        let value = serde_json::to_value(&result).unwrap();
+        assert_eq!(
+            value["not_replayed"],
+            serde_json::json!({"reason": "could-change-state", "detail": "a GraphQL mutation (AddToCart)"})
+        );
+        assert_eq!(
+            result.not_replayed.unwrap().sentence(),
+            "Not replayed: could change state on the site — a GraphQL mutation (AddToCart)."
+        );
+    }
+
+    #[test]
+    fn enum_names_are_their_json_names() {
+        fn assert_json_names<T: Serialize + Copy>(values: &[T], name: fn(T) -> &'static str) {
+            for value in values {
+                assert_eq!(serde_json::to_value(value).unwrap(), name(*value));
+            }
+        }
+        use ReplayProfile::*;
+        assert_json_names(
+            &[Plain, BrowserHeaders, BrowserSession, Impersonate],
+            ReplayProfile::name,
+        );
+        use NetworkTier::*;
+        assert_json_names(&[Direct, Datacenter, Residential], NetworkTier::name);
+        use PaginationStyle::*;
+        assert_json_names(&[Page, Offset, Cursor, NextLink], PaginationStyle::name);
+        use AuthKind::*;
+        assert_json_names(
+            &[SessionCookie, AntiBotCookie, Bearer, ApiKey, Csrf, Basic],
+            AuthKind::name,
+        );
+    }
+
+    #[test]
+    fn replay_choices_order_by_tier_then_profile() {
+        let choice = |profile, tier| ReplayChoice { profile, tier };
+        let impersonate_direct = choice(ReplayProfile::Impersonate, NetworkTier::Direct);
+        let plain_datacenter = choice(ReplayProfile::Plain, NetworkTier::Datacenter);
+        let session_datacenter = choice(ReplayProfile::BrowserSession, NetworkTier::Datacenter);
+        assert!(impersonate_direct < plain_datacenter);
+        assert!(plain_datacenter < session_datacenter);
+        assert_eq!(impersonate_direct.to_string(), "impersonate × direct");
     }
 }

@@ -1,12 +1,13 @@
-//! The DevTools client's reading of Chrome's messages and the recorder's decoding of the events
-//! into a capture. The events come from a browser that runs arbitrary sites (and from
-//! extensions and service workers), so every sequence of frames, events, bodies and cookie jars
-//! must end in a valid capture without a panic.
+//! The DevTools client's reading of Chrome's pipe (framing and messages) and the recorder's
+//! decoding of the events into a capture. The events come from a browser that runs arbitrary
+//! sites (and from extensions and service workers), so every sequence of frames, events, bodies
+//! and cookie jars must end in a valid capture without a panic.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use browser_recon::capture::cdp::{parse_incoming, Incoming};
 use browser_recon::capture::cdp_types::{Cookies, ResponseBody};
+use browser_recon::capture::pipe_frames::PipeFrames;
 use browser_recon::capture::{BodyLimits, Recorder};
 use libfuzzer_sys::fuzz_target;
 use recon_fuzz::{Json, Text};
@@ -81,8 +82,8 @@ enum Event {
         session: u8,
         kind: u8,
     },
-    /// A WebSocket frame of any text, as the DevTools client reads it.
-    Raw(String),
+    /// Bytes of any kind read from Chrome's DevTools pipe, cut into messages as the client does.
+    Raw(Vec<u8>),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -169,6 +170,8 @@ fuzz_target!(|input: Input| {
     let mut recorder = Recorder::new("https://shop.example/", 1_700_000_000_000.0, limits);
     recorder.add_session("S0", "T0", "page");
     let mut fetches = Vec::new();
+    // Small, so the fuzzer also reaches the cap on one message.
+    let mut frames = PipeFrames::new(4096);
     for event in &input.events {
         let (method, session, params) = match event {
             Event::Shaped {
@@ -231,10 +234,13 @@ fuzz_target!(|input: Input| {
                 }
                 continue;
             }
-            Event::Raw(text) => {
-                if let Some(Incoming::Event(event)) = parse_incoming(text) {
-                    if let Some(fetch) = recorder.on_event(&event) {
-                        fetches.push(fetch);
+            Event::Raw(bytes) => {
+                for message in frames.push(bytes) {
+                    let text = String::from_utf8_lossy(&message);
+                    if let Some(Incoming::Event(event)) = parse_incoming(&text) {
+                        if let Some(fetch) = recorder.on_event(&event) {
+                            fetches.push(fetch);
+                        }
                     }
                 }
                 continue;

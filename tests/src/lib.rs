@@ -5,8 +5,11 @@
 
 pub mod canaries;
 pub mod capture_site;
+pub mod cli;
 pub mod fixtures;
+pub mod hostile_server;
 pub mod lamp_shop;
+pub mod logging_site;
 mod nats_server;
 pub mod protected_site;
 pub mod proxy;
@@ -25,6 +28,30 @@ pub fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .unwrap_or_else(|err| panic!("no free loopback port: {err}"))
+}
+
+/// Serves `app` on a free 127.0.0.1 port until the guard is dropped; handlers may take the
+/// peer's address (`ConnectInfo<SocketAddr>`).
+pub async fn serve_on_loopback(
+    app: axum::Router,
+) -> (std::net::SocketAddr, tokio_util::sync::DropGuard) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|err| panic!("cannot bind a loopback port: {err}"));
+    let address = listener
+        .local_addr()
+        .unwrap_or_else(|err| panic!("no loopback address: {err}"));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop.cancelled_owned())
+        .await;
+    });
+    (address, shutdown.drop_guard())
 }
 
 /// An environment variable the test harness must provide.

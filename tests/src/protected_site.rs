@@ -19,7 +19,7 @@ use recon_contracts::{
     Body, Capture, CaptureSource, Cookie, Header, Page, RequestRecord, ResourceType,
     ResponseRecord, Timing, CAPTURE_FORMAT_VERSION,
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::DropGuard;
 
 /// The anti-bot token the page's script writes.
 pub const ANTIBOT_COOKIE: &str = "datadome";
@@ -43,13 +43,15 @@ pub struct Served {
     pub peer: SocketAddr,
     pub user_agent: Option<String>,
     pub cookies: Option<String>,
+    /// The Host header: the name the client meant, whatever address it reached.
+    pub host: Option<String>,
     pub status: u16,
 }
 
 pub struct ProtectedSite {
     pub address: SocketAddr,
     served: Arc<Mutex<Vec<Served>>>,
-    shutdown: CancellationToken,
+    _server: DropGuard,
 }
 
 #[derive(Clone)]
@@ -73,24 +75,11 @@ impl ProtectedSite {
             .route("/api/reviews", get(reviews))
             .route("/go/internal", get(redirect_inside))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the protected site");
-        let address = listener.local_addr().expect("site address");
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await;
-        });
+        let (address, server) = crate::serve_on_loopback(app).await;
         ProtectedSite {
             address,
             served,
-            shutdown,
+            _server: server,
         }
     }
 
@@ -218,9 +207,28 @@ impl ProtectedSite {
     }
 }
 
-impl Drop for ProtectedSite {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl ProtectedSite {
+    /// [`capture`](Self::capture) as if the site were browsed by the name `name` (which the
+    /// test's resolver maps to 127.0.0.1): every URL, authority and cookie domain names it.
+    pub fn capture_named(&self, name: &str) -> Capture {
+        let address = self.address.to_string();
+        let named = format!("{name}:{}", self.address.port());
+        let rename = |text: &mut String| *text = text.replace(&address, &named);
+        let mut capture = self.capture();
+        rename(&mut capture.target_url);
+        for page in &mut capture.pages {
+            rename(&mut page.url);
+        }
+        for request in &mut capture.requests {
+            rename(&mut request.url);
+            for header in &mut request.request_headers {
+                rename(&mut header.value);
+            }
+        }
+        for cookie in &mut capture.cookies {
+            cookie.domain = name.to_owned();
+        }
+        capture
     }
 }
 
@@ -242,6 +250,7 @@ fn log(state: &SiteState, path: &str, peer: SocketAddr, headers: &HeaderMap, sta
         peer,
         user_agent: text(header::USER_AGENT),
         cookies: text(header::COOKIE),
+        host: text(header::HOST),
         status,
     });
 }

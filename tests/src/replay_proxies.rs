@@ -2,8 +2,11 @@
 //! address so the site can tell the tiers apart: an HTTP proxy (absolute-form forwarding and
 //! CONNECT) whose outgoing sockets bind 127.0.0.2 ("datacenter"), and a SOCKS5 proxy with
 //! username/password auth whose outgoing sockets bind 127.0.0.3 ("residential"). Both require
-//! credentials, record the username of every request (sticky sessions show up there) and refuse
-//! to connect anywhere outside 127.0.0.0/8.
+//! credentials, record what every client asked for exactly as it asked (a CONNECT authority, an
+//! absolute-form URL, a SOCKS address type), record the username of every relayed connection
+//! (sticky sessions show up there), and refuse to connect anywhere outside 127.0.0.0/8. Like
+//! real proxies they resolve a name they are given themselves, here only `localhost`: a name
+//! reaching them is what the validation stage must never send.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -23,13 +26,56 @@ pub struct Relayed {
     pub target: SocketAddr,
 }
 
+/// What an authenticated client asked a proxy for, before the proxy resolved anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    /// `CONNECT <authority>`: a tunnel.
+    Connect(String),
+    /// `GET http://host/path`: an absolute-form request the proxy forwards itself.
+    AbsoluteForm(String),
+    /// SOCKS5 CONNECT with an IPv4 or IPv6 address (ATYP 1 or 4).
+    SocksAddress(SocketAddr),
+    /// SOCKS5 CONNECT with a domain name (ATYP 3): the proxy resolves it.
+    SocksName(String, u16),
+}
+
+impl Asked {
+    /// A tunnel to an IP address and port: the only request validation may make of a proxy.
+    pub fn is_tunnel_to_an_ip(&self) -> bool {
+        match self {
+            Asked::Connect(authority) => authority.parse::<SocketAddr>().is_ok(),
+            Asked::SocksAddress(_) => true,
+            Asked::AbsoluteForm(_) | Asked::SocksName(..) => false,
+        }
+    }
+}
+
 pub struct TestProxy {
     pub address: SocketAddr,
     pub username: String,
     pub password: String,
     kind: Kind,
-    relayed: Arc<Mutex<Vec<Relayed>>>,
+    log: Arc<ProxyLog>,
     shutdown: CancellationToken,
+}
+
+#[derive(Default)]
+struct ProxyLog {
+    asked: Mutex<Vec<Asked>>,
+    relayed: Mutex<Vec<Relayed>>,
+}
+
+impl ProxyLog {
+    fn asked(&self, asked: Asked) {
+        self.asked.lock().expect("asked log").push(asked);
+    }
+
+    fn relayed(&self, username: &str, target: SocketAddr) {
+        self.relayed.lock().expect("relay log").push(Relayed {
+            username: username.to_owned(),
+            target,
+        });
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -62,16 +108,21 @@ impl TestProxy {
     }
 
     pub fn relayed(&self) -> Vec<Relayed> {
-        self.relayed.lock().expect("relay log").clone()
+        self.log.relayed.lock().expect("relay log").clone()
+    }
+
+    /// Every request an authenticated client made, as it made it.
+    pub fn asked(&self) -> Vec<Asked> {
+        self.log.asked.lock().expect("asked log").clone()
     }
 
     async fn start(kind: Kind, egress: Ipv4Addr, username: &str, password: &str) -> TestProxy {
         let password = password.to_owned();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let address = listener.local_addr().expect("proxy address");
-        let relayed = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(ProxyLog::default());
         let shutdown = CancellationToken::new();
-        let (stop, log) = (shutdown.clone(), relayed.clone());
+        let (stop, task_log) = (shutdown.clone(), log.clone());
         let credentials = (username.to_owned(), password.clone());
         tokio::spawn(async move {
             loop {
@@ -80,7 +131,8 @@ impl TestProxy {
                     accepted = listener.accept() => accepted,
                 };
                 let Ok((client, _)) = accepted else { continue };
-                let (log, credentials, stop) = (log.clone(), credentials.clone(), stop.clone());
+                let (log, credentials, stop) =
+                    (task_log.clone(), credentials.clone(), stop.clone());
                 tokio::spawn(async move {
                     let relay = async {
                         match kind {
@@ -100,7 +152,7 @@ impl TestProxy {
             username: username.to_owned(),
             password,
             kind,
-            relayed,
+            log,
             shutdown,
         }
     }
@@ -146,7 +198,7 @@ async fn serve_http(
     mut client: TcpStream,
     egress: Ipv4Addr,
     credentials: &(String, String),
-    log: &Mutex<Vec<Relayed>>,
+    log: &ProxyLog,
 ) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     let head_end = loop {
@@ -199,6 +251,7 @@ async fn serve_http(
         parts.next().unwrap_or("HTTP/1.1"),
     );
     if method == "CONNECT" {
+        log.asked(Asked::Connect(target.to_owned()));
         let (host, port) = target.rsplit_once(':').unwrap_or((target, "443"));
         let Some(address) = resolve_loopback(host, port.parse().unwrap_or(443)).await else {
             client
@@ -207,10 +260,7 @@ async fn serve_http(
             return Ok(());
         };
         let mut upstream = connect_from(egress, address).await?;
-        log.lock().expect("relay log").push(Relayed {
-            username,
-            target: address,
-        });
+        log.relayed(&username, address);
         client
             .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
             .await?;
@@ -219,6 +269,7 @@ async fn serve_http(
         return Ok(());
     }
     // Absolute-form: http://host:port/path
+    log.asked(Asked::AbsoluteForm(target.to_owned()));
     let Some(after_scheme) = target.strip_prefix("http://") else {
         client
             .write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
@@ -237,10 +288,7 @@ async fn serve_http(
         return Ok(());
     };
     let mut upstream = connect_from(egress, address).await?;
-    log.lock().expect("relay log").push(Relayed {
-        username,
-        target: address,
-    });
+    log.relayed(&username, address);
     let mut forwarded = format!("{method} {path} {version}\r\n");
     for (name, value) in &headers {
         let lower = name.to_ascii_lowercase();
@@ -261,7 +309,7 @@ async fn serve_socks5(
     mut client: TcpStream,
     egress: Ipv4Addr,
     credentials: &(String, String),
-    log: &Mutex<Vec<Relayed>>,
+    log: &ProxyLog,
 ) -> std::io::Result<()> {
     let mut greeting = [0u8; 2];
     client.read_exact(&mut greeting).await?;
@@ -320,6 +368,10 @@ async fn serve_socks5(
     let mut port = [0u8; 2];
     client.read_exact(&mut port).await?;
     let port = u16::from_be_bytes(port);
+    log.asked(match host.parse::<IpAddr>() {
+        Ok(ip) if request[3] != 3 => Asked::SocksAddress(SocketAddr::new(ip, port)),
+        _ => Asked::SocksName(host.clone(), port),
+    });
     let upstream = match resolve_loopback(&host, port).await {
         Some(address) => connect_from(egress, address)
             .await
@@ -333,10 +385,7 @@ async fn serve_socks5(
             return Ok(());
         }
     };
-    log.lock().expect("relay log").push(Relayed {
-        username,
-        target: address,
-    });
+    log.relayed(&username, address);
     client.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).await?;
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
     Ok(())

@@ -253,6 +253,15 @@ impl TestStack {
 
     /// GETs `url` (absolute, or a path on the api) and parses the JSON answer.
     pub async fn get_json(&self, url: &str) -> serde_json::Value {
+        self.get_ok(url).await.json().await.expect("JSON body")
+    }
+
+    /// GETs `url` (absolute, or a path on the api) and returns the body as text.
+    pub async fn get_text(&self, url: &str) -> String {
+        self.get_ok(url).await.text().await.expect("text body")
+    }
+
+    async fn get_ok(&self, url: &str) -> reqwest::Response {
         let url = if url.starts_with("http") {
             url.to_owned()
         } else {
@@ -264,7 +273,7 @@ impl TestStack {
             "GET {url}: {}",
             response.status()
         );
-        response.json().await.expect("JSON body")
+        response
     }
 
     pub async fn events_page(&self, scan_id: Uuid, since: i64) -> EventsPage {

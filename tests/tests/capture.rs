@@ -2,8 +2,9 @@
 //! (RECON_TEST_CHROME) against the loopback fixture site: the fetch calls with their bodies,
 //! the GraphQL POST, the cookies (including the Cookie request header that only Chrome's
 //! ExtraInfo events carry), every redirect hop, the image, the EventSource, and the API call
-//! a service worker makes behind the response it serves. Then `recon scan --headless` against a
-//! TestStack behind a recording proxy: after the capture, only the upload and event requests.
+//! a service worker makes behind the response it serves; DevTools runs over a pipe, with no
+//! debugging port open while recording. Then `recon scan --headless` against a TestStack behind
+//! a recording proxy: after the capture, only the upload and event requests.
 
 use std::path::Path;
 use std::process::Output;
@@ -11,23 +12,16 @@ use std::time::Instant;
 
 use recon_contracts::{Capture, ResourceType, StreamKind};
 use recon_tests::capture_site::CaptureSite;
+use recon_tests::cli::{recon_command, run_recon};
 use recon_tests::proxy::RecordingProxy;
 use recon_tests::TestStack;
 
+/// `recon ARGS` with the test Chromium as CHROME_PATH.
 async fn recon(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let binary = recon_tests::harness_env("RECON_TEST_CLI");
-    let mut command = tokio::process::Command::new(binary);
-    command
-        .args(args)
-        .env_clear()
-        .env("HOME", home)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("CHROME_PATH", recon_tests::harness_env("RECON_TEST_CHROME"))
-        .stdin(std::process::Stdio::null());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().await.expect("run recon")
+    let chrome = recon_tests::harness_env("RECON_TEST_CHROME");
+    let mut env = env.to_vec();
+    env.push(("CHROME_PATH", &chrome));
+    run_recon(home, &env, "", args).await
 }
 
 fn counter(stderr: &str, name: &str) -> usize {
@@ -199,8 +193,8 @@ async fn headless_chrome_records_fetches_bodies_cookies_redirects_and_service_wo
         .iter()
         .any(|cookie| cookie.name == "srv_session" && cookie.http_only));
 
-    // The ExtraInfo events the raw DevTools connection delivered (chromiumoxide's own typed
-    // stream drops most of them on this Chrome).
+    // The ExtraInfo events the DevTools pipe delivered (a typed client such as chromiumoxide
+    // drops most of them on this Chrome).
     let request_extra = counter(&stderr, "request_extra_info");
     let response_extra = counter(&stderr, "response_extra_info");
     println!("ExtraInfo events: {request_extra} requestWillBeSentExtraInfo, {response_extra} responseReceivedExtraInfo");
@@ -223,6 +217,171 @@ async fn headless_chrome_records_fetches_bodies_cookies_redirects_and_service_wo
         .browser
         .as_deref()
         .is_some_and(|b| b.contains("Chrome")));
+}
+
+/// What /proc says about the processes of this machine (Linux).
+#[cfg(target_os = "linux")]
+mod processes {
+    use std::collections::{HashMap, HashSet};
+
+    /// `pid` and every process below it.
+    pub fn tree(pid: u32) -> Vec<u32> {
+        let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(child) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let parent = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|ppid| ppid.parse().ok());
+            if let Some(parent) = parent {
+                children.entry(parent).or_default().push(child);
+            }
+        }
+        let mut found = vec![pid];
+        let mut at = 0;
+        while at < found.len() {
+            found.extend(children.get(&found[at]).into_iter().flatten());
+            at += 1;
+        }
+        found
+    }
+
+    pub fn command_line(pid: u32) -> Vec<String> {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .unwrap_or_default()
+            .split(|byte| *byte == 0)
+            .filter(|arg| !arg.is_empty())
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect()
+    }
+
+    /// The socket inodes of every listening TCP socket (IPv4 and IPv6).
+    pub fn listening_tcp_sockets() -> HashSet<String> {
+        ["/proc/net/tcp", "/proc/net/tcp6"]
+            .iter()
+            .filter_map(|table| std::fs::read_to_string(table).ok())
+            .flat_map(|table| {
+                table
+                    .lines()
+                    .skip(1)
+                    .filter_map(|line| {
+                        let fields: Vec<&str> = line.split_whitespace().collect();
+                        // st 0A is LISTEN; the inode is the tenth field.
+                        (fields.get(3) == Some(&"0A")).then(|| fields.get(9).map(|i| i.to_string()))
+                    })
+                    .flatten()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The socket inodes `pid` holds open.
+    pub fn sockets_of(pid: u32) -> HashSet<String> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter_map(|target| {
+                let target = target.to_string_lossy().into_owned();
+                target
+                    .strip_prefix("socket:[")
+                    .and_then(|rest| rest.strip_suffix(']'))
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chrome_is_driven_over_a_pipe_and_opens_no_debugging_port() {
+    let site = CaptureSite::start().await;
+    let home = tempfile::TempDir::new().unwrap();
+    let profile = home.path().join("profile");
+    let out = home.path().join("capture.json");
+    let chrome = recon_tests::harness_env("RECON_TEST_CHROME");
+    let recon = recon_command(
+        home.path(),
+        &[("CHROME_PATH", &chrome)],
+        &["capture", &site.url, "--headless", "--duration", "10s"],
+    )
+    .arg("--profile")
+    .arg(&profile)
+    .arg("--out")
+    .arg(&out)
+    .stdin(std::process::Stdio::null())
+    .spawn()
+    .expect("run recon");
+    let recon_pid = recon.id().expect("recon's pid");
+
+    // Recording for sure: the page's script has called the API.
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while !site
+        .served()
+        .iter()
+        .any(|line| line.contains("/api/products"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the page never loaded: {:?}",
+            site.served()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let chrome: Vec<u32> = processes::tree(recon_pid)
+        .into_iter()
+        .filter(|pid| *pid != recon_pid)
+        .collect();
+    let profile_flag = format!("--user-data-dir={}", profile.display());
+    let browser = chrome
+        .iter()
+        .map(|pid| processes::command_line(*pid))
+        .find(|args| args.contains(&profile_flag) && !args.iter().any(|a| a.starts_with("--type=")))
+        .expect("the browser process below recon");
+    assert!(
+        browser.contains(&"--remote-debugging-pipe".to_owned()),
+        "{browser:?}"
+    );
+    assert!(
+        !browser
+            .iter()
+            .any(|arg| arg.starts_with("--remote-debugging-port")),
+        "{browser:?}"
+    );
+    assert!(
+        !profile.join("DevToolsActivePort").exists(),
+        "Chrome announced a debugging port"
+    );
+    let listening = processes::listening_tcp_sockets();
+    for pid in &chrome {
+        let open: Vec<String> = processes::sockets_of(*pid)
+            .intersection(&listening)
+            .cloned()
+            .collect();
+        assert!(
+            open.is_empty(),
+            "Chrome process {pid} ({:?}) listens on TCP (socket inodes {open:?})",
+            processes::command_line(*pid)
+        );
+    }
+    println!("{} Chrome processes, none listening on TCP", chrome.len());
+
+    // And the recording over the pipe goes on to a capture.
+    let output = recon.wait_with_output().await.expect("recon's output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let capture: Capture = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(capture
+        .requests
+        .iter()
+        .any(|request| request.url.ends_with("/api/products?page=1")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,13 +424,21 @@ async fn chrome_not_found_says_how_to_install_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn recon_scan_headless_uploads_the_capture_and_then_only_follows_events() {
+    let site = CaptureSite::start().await;
+    let site_port = url::Url::parse(&site.url)
+        .ok()
+        .and_then(|url| url.port())
+        .expect("the site's port")
+        .to_string();
     let stack = TestStack::start_with(
         &recon_server::parse_targets("all").unwrap(),
-        &[("RECON_VALIDATION_ALLOW_LOOPBACK", "1")],
+        &[
+            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
+            ("RECON_VALIDATION_ALLOWED_PORTS", &site_port),
+        ],
     )
     .await;
     let proxy = RecordingProxy::start(&stack.api, None).await;
-    let site = CaptureSite::start().await;
     let home = tempfile::TempDir::new().unwrap();
     let output = recon(
         home.path(),

@@ -10,6 +10,7 @@ use recon_contracts::Step;
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
 use recon_server::Role;
+use recon_tests::cli::{one_error_line, run_recon};
 use recon_tests::TestStack;
 
 async fn recon(stack: &TestStack, home: &std::path::Path, args: &[&str]) -> Output {
@@ -22,18 +23,8 @@ async fn recon_with_key(
     home: &std::path::Path,
     args: &[&str],
 ) -> Output {
-    let binary = recon_tests::harness_env("RECON_TEST_CLI");
-    tokio::process::Command::new(binary)
-        .args(args)
-        .env_clear()
-        .env("HOME", home)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RECON_SERVER", &stack.api)
-        .env("RECON_API_KEY", key)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .await
-        .expect("run recon")
+    let env = [("RECON_SERVER", stack.api.as_str()), ("RECON_API_KEY", key)];
+    run_recon(home, &env, "", args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -202,42 +193,6 @@ async fn an_errored_step_is_shown_inline_and_exits_1_and_watch_status_no_wait_wo
     failing.abort_all();
 }
 
-/// Runs `recon` with only HOME and PATH plus `env`, feeding `stdin`.
-async fn recon_plain(
-    home: &std::path::Path,
-    env: &[(&str, &str)],
-    stdin: &str,
-    args: &[&str],
-) -> Output {
-    use tokio::io::AsyncWriteExt;
-    let binary = recon_tests::harness_env("RECON_TEST_CLI");
-    let mut command = tokio::process::Command::new(binary);
-    command
-        .args(args)
-        .env_clear()
-        .env("HOME", home)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().expect("run recon");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    child.wait_with_output().await.unwrap()
-}
-
-fn one_error_line(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.starts_with("recon: error: "), "{stderr}");
-    stderr
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_checks_and_saves_the_key_logout_removes_it_and_failures_are_one_line() {
     let stack = TestStack::start_roles(&recon_server::parse_targets("api").unwrap()).await;
@@ -261,7 +216,7 @@ async fn login_checks_and_saves_the_key_logout_removes_it_and_failures_are_one_l
     assert_eq!(body["error"]["code"], "unauthorized");
 
     // A refused key is not saved.
-    let bad = recon_plain(
+    let bad = run_recon(
         home.path(),
         &[],
         "rec_live_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
@@ -273,7 +228,7 @@ async fn login_checks_and_saves_the_key_logout_removes_it_and_failures_are_one_l
     assert!(!config.exists());
 
     // A good key is checked, then saved with mode 0600, and used from then on.
-    let good = recon_plain(
+    let good = run_recon(
         home.path(),
         &[],
         &format!("{}\n", stack.key),
@@ -302,7 +257,7 @@ async fn login_checks_and_saves_the_key_logout_removes_it_and_failures_are_one_l
         let mode = std::fs::metadata(&config).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let status = recon_plain(home.path(), &[], "", &["status", &unknown_scan]).await;
+    let status = run_recon(home.path(), &[], "", &["status", &unknown_scan]).await;
     assert_eq!(
         status.status.code(),
         Some(2),
@@ -312,7 +267,7 @@ async fn login_checks_and_saves_the_key_logout_removes_it_and_failures_are_one_l
     assert!(one_error_line(&status).contains("404"));
 
     // RECON_API_KEY overrides the saved key.
-    let overridden = recon_plain(
+    let overridden = run_recon(
         home.path(),
         &[("RECON_API_KEY", "rec_live_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB")],
         "",
@@ -322,18 +277,18 @@ async fn login_checks_and_saves_the_key_logout_removes_it_and_failures_are_one_l
     assert_eq!(overridden.status.code(), Some(3));
 
     // Logout removes the key and keeps the server.
-    let logout = recon_plain(home.path(), &[], "", &["logout"]).await;
+    let logout = run_recon(home.path(), &[], "", &["logout"]).await;
     assert_eq!(logout.status.code(), Some(0));
     let saved = std::fs::read_to_string(&config).unwrap();
     assert!(!saved.contains("api_key"), "{saved}");
     assert!(saved.contains("server = "), "{saved}");
-    let no_key = recon_plain(home.path(), &[], "", &["status", &unknown_scan]).await;
+    let no_key = run_recon(home.path(), &[], "", &["status", &unknown_scan]).await;
     assert_eq!(no_key.status.code(), Some(3));
     assert!(one_error_line(&no_key).contains("recon login"));
 
     // Nobody listening: one line, exit 3.
     let dead = format!("http://127.0.0.1:{}", recon_tests::free_port());
-    let unreachable = recon_plain(
+    let unreachable = run_recon(
         home.path(),
         &[("RECON_SERVER", &dead), ("RECON_API_KEY", &stack.key)],
         "",
@@ -358,7 +313,7 @@ async fn login_checks_and_saves_the_key_logout_removes_it_and_failures_are_one_l
         ],
     )
     .await;
-    let too_old = recon_plain(
+    let too_old = run_recon(
         home.path(),
         &[
             ("RECON_SERVER", &strict.api),
@@ -393,7 +348,7 @@ async fn a_0_2_config_file_is_migrated_on_first_run_and_used() {
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     // No RECON_SERVER / RECON_API_KEY: the server and key can only come from the old file.
-    let first = recon_plain(home.path(), &[], "", &["status", &scan_id, "--json"]).await;
+    let first = run_recon(home.path(), &[], "", &["status", &scan_id, "--json"]).await;
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert_eq!(first.status.code(), Some(0), "stderr: {stderr}");
     let view: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
@@ -423,7 +378,7 @@ async fn a_0_2_config_file_is_migrated_on_first_run_and_used() {
     }
 
     // Said once: the second run reads the current shape silently.
-    let second = recon_plain(home.path(), &[], "", &["status", &scan_id, "--json"]).await;
+    let second = run_recon(home.path(), &[], "", &["status", &scan_id, "--json"]).await;
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(0), "stderr: {stderr}");
     assert!(!stderr.contains("migrated"), "{stderr}");
@@ -431,7 +386,7 @@ async fn a_0_2_config_file_is_migrated_on_first_run_and_used() {
     assert!(!dir.join("config.toml.bak.1").exists());
 
     // The migrated file is an ordinary config: logout edits it.
-    let logout = recon_plain(home.path(), &[], "", &["logout"]).await;
+    let logout = run_recon(home.path(), &[], "", &["logout"]).await;
     assert_eq!(logout.status.code(), Some(0));
     assert!(!std::fs::read_to_string(&config)
         .unwrap()

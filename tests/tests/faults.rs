@@ -324,7 +324,11 @@ impl SlowSite {
 
 /// A real `recon-server --target validation` process sharing the stack's database, NATS,
 /// blob and secrets stores.
-async fn spawn_validation(stack: &TestStack, log: &PathBuf) -> tokio::process::Child {
+async fn spawn_validation(
+    stack: &TestStack,
+    log: &PathBuf,
+    site_port: u16,
+) -> tokio::process::Child {
     let file = std::fs::File::create(log).expect("log file");
     tokio::process::Command::new(harness_env("RECON_TEST_SERVER"))
         .args(["--target", "validation"])
@@ -339,6 +343,7 @@ async fn spawn_validation(stack: &TestStack, log: &PathBuf) -> tokio::process::C
         .env("RECON_ACK_WAIT_SECS", "2")
         .env("RECON_RETRY_BACKOFF_MS", "100")
         .env("RECON_VALIDATION_ALLOW_LOOPBACK", "1")
+        .env("RECON_VALIDATION_ALLOWED_PORTS", site_port.to_string())
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(file.try_clone().expect("log file"))
@@ -357,7 +362,7 @@ async fn a_stage_process_killed_mid_message_is_replaced_without_duplicates() {
         logs.path().join("validation-1.log"),
         logs.path().join("validation-2.log"),
     );
-    let mut doomed = spawn_validation(&stack, &first_log).await;
+    let mut doomed = spawn_validation(&stack, &first_log, site.address.port()).await;
 
     let scan_id = stack.run_scan(&site.capture()).await;
     // Validation is now inside its run, waiting on a replay that never answers.
@@ -392,7 +397,7 @@ async fn a_stage_process_killed_mid_message_is_replaced_without_duplicates() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let mut replacement = spawn_validation(&stack, &second_log).await;
+    let mut replacement = spawn_validation(&stack, &second_log, site.address.port()).await;
     let events = stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
     let log = std::fs::read_to_string(&second_log).unwrap_or_default();
     assert_complete_once_in_order(&stack, scan_id, &events).await;

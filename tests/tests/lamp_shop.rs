@@ -65,7 +65,13 @@ async fn a_large_capture_scans_end_to_end_with_validation_against_the_live_shop(
     let shop = LampShop::start(Duration::ZERO).await;
     let stack = TestStack::start_with(
         &recon_server::parse_targets("all").unwrap(),
-        &[("RECON_VALIDATION_ALLOW_LOOPBACK", "1")],
+        &[
+            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
+            (
+                "RECON_VALIDATION_ALLOWED_PORTS",
+                &shop.address.port().to_string(),
+            ),
+        ],
     )
     .await;
     let capture = lamp_shop::capture_of_size(&shop.base(), 500, 1 << 20);

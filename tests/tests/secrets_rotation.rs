@@ -92,6 +92,7 @@ async fn start_server(
     ttl_secs: u32,
     dir: &std::path::Path,
     name: &str,
+    site: &ProtectedSite,
 ) -> (Child, String) {
     let port = free_port();
     let mut env = aws_env(moto);
@@ -106,6 +107,10 @@ async fn start_server(
         ("RECON_SECRETS_URL", format!("aws-sm://{SECRET_ID}")),
         ("RECON_SECRETS_TTL_SECS", ttl_secs.to_string()),
         ("RECON_VALIDATION_ALLOW_LOOPBACK", "1".to_owned()),
+        (
+            "RECON_VALIDATION_ALLOWED_PORTS",
+            site.address.port().to_string(),
+        ),
         ("RECON_VALIDATION_TOP_ENDPOINTS", "10".to_owned()),
         ("RUST_LOG", "info".to_owned()),
     ]);
@@ -162,7 +167,7 @@ async fn rotated_proxy_secrets_are_used_after_the_ttl_and_at_once_on_sighup() {
     let mut stack = TestStack::start_roles(&[]).await;
 
     // A long TTL: the rotation is invisible until SIGHUP flushes the cache.
-    let (server, url) = start_server(&stack, &moto_url, 3600, dir.path(), "sighup").await;
+    let (server, url) = start_server(&stack, &moto_url, 3600, dir.path(), "sighup", &site).await;
     stack.api = url;
     scan_through(&stack, &site).await;
     let used_first = first.relayed().len();
@@ -210,7 +215,7 @@ async fn rotated_proxy_secrets_are_used_after_the_ttl_and_at_once_on_sighup() {
     drop(server);
 
     // A short TTL: the next rotation is picked up once the TTL has passed, no signal needed.
-    let (server, url) = start_server(&stack, &moto_url, 2, dir.path(), "ttl").await;
+    let (server, url) = start_server(&stack, &moto_url, 2, dir.path(), "ttl", &site).await;
     stack.api = url;
     scan_through(&stack, &site).await;
     let used_second = second.relayed().len();

@@ -20,12 +20,13 @@ pub fn run(paths: &Paths) -> Result<()> {
     if !root.join("index.html").is_file() {
         bail!("{SITE}/index.html is missing: the demo captures that site");
     }
-    let stack = stack::up(paths)?;
+    // The site first: validation may replay only to the ports the stack is started with.
+    let site = demo_site::serve(&root)?;
+    let stack = stack::up(paths, &[site.port])?;
     let recon = paths.binary("recon");
     if !recon.is_file() {
         bail!("{} is missing after the build", recon.display());
     }
-    let site = demo_site::serve(&root)?;
 
     println!(
         "\ndemo: recon scan {} --headless --duration {DURATION}   (the bundled demo shop, {SITE})",

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 pub struct DemoSite {
     pub url: String,
+    pub port: u16,
 }
 
 /// Serves `root` on 127.0.0.1 (a free port) until the process ends.
@@ -28,6 +29,7 @@ pub fn serve(root: &Path) -> Result<DemoSite> {
     });
     Ok(DemoSite {
         url: format!("http://{address}/"),
+        port: address.port(),
     })
 }
 

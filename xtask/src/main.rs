@@ -67,7 +67,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
             Ok(0)
         }
         ["test", rest @ ..] => test::run(&Paths::discover()?, passthrough(rest)?),
-        ["stack", "up"] => stack::up(&Paths::discover()?).map(|stack| {
+        ["stack", "up"] => stack::up(&Paths::discover()?, &[]).map(|stack| {
             stack.print_summary();
             0
         }),

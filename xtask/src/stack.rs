@@ -34,7 +34,9 @@ pub struct DevStack {
     repo: PathBuf,
 }
 
-pub fn up(paths: &Paths) -> Result<DevStack> {
+/// Starts (or restarts) the stack; validation may also replay to `replay_ports` (a loopback
+/// site's) besides 80 and 443, unless the caller set RECON_VALIDATION_ALLOWED_PORTS.
+pub fn up(paths: &Paths, replay_ports: &[u16]) -> Result<DevStack> {
     let tools = install::ensure(paths)?;
     fs::create_dir_all(&paths.dev)
         .with_context(|| format!("cannot create {}", paths.dev.display()))?;
@@ -59,7 +61,8 @@ pub fn up(paths: &Paths) -> Result<DevStack> {
     }
 
     build(paths)?;
-    let server = Server::new(paths, pg.url(DATABASE), nats.url());
+    let mut server = Server::new(paths, pg.url(DATABASE), nats.url());
+    server.replay_ports.extend_from_slice(replay_ports);
     server.restart()?;
     let api_key = server.create_api_key()?;
 
@@ -137,6 +140,8 @@ struct Server {
     /// Where a client connects: `listen` with an unspecified address replaced by loopback.
     client_address: String,
     blob_dir: PathBuf,
+    /// RECON_VALIDATION_ALLOWED_PORTS, when the caller did not set it.
+    replay_ports: Vec<u16>,
 }
 
 impl Server {
@@ -150,6 +155,7 @@ impl Server {
             client_address: client_address(&listen),
             listen,
             blob_dir: paths.dev.join("blobs"),
+            replay_ports: vec![80, 443],
         }
     }
 
@@ -181,6 +187,10 @@ impl Server {
         if non_empty_var("RECON_VALIDATION_ALLOW_LOOPBACK").is_none() {
             // The demo shop runs on loopback; validation replays its calls.
             cmd.env("RECON_VALIDATION_ALLOW_LOOPBACK", "1");
+        }
+        if non_empty_var("RECON_VALIDATION_ALLOWED_PORTS").is_none() {
+            let ports: Vec<String> = self.replay_ports.iter().map(u16::to_string).collect();
+            cmd.env("RECON_VALIDATION_ALLOWED_PORTS", ports.join(","));
         }
         if non_empty_var("RECON_SECRETS_URL").is_none() {
             // A missing file means "no proxies" to the server.

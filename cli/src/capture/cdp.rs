@@ -1,29 +1,30 @@
-//! A small raw Chrome DevTools Protocol client over one WebSocket.
+//! The project's own small Chrome DevTools Protocol client, over the debugging pipe Chrome is
+//! started with (see [`super::launch`]): commands go out as NUL-ended JSON, replies and events
+//! come back the same way ([`super::pipe_frames`]).
 //!
-//! chromiumoxide's generated types are older than current Chrome, so it drops the events whose
-//! shape changed (notably `Network.*ExtraInfo`, which carry the real Cookie and Set-Cookie
-//! headers). This client hands every event over as JSON so the recorder can read it with
-//! lenient types of its own, and lets commands run concurrently (one reply channel per id).
+//! Every event is handed over as JSON, whatever its shape, so the recorder reads it with lenient
+//! types of its own: a typed client (chromiumoxide, before) drops the events whose shape changed
+//! in newer Chrome, notably `Network.*ExtraInfo`, which carry the real Cookie and Set-Cookie
+//! headers. Commands run concurrently (one reply channel per id).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+
+use super::pipe_frames::PipeFrames;
 
 /// Response bodies arrive in one message; the recorder caps what it keeps, not what it reads.
 const MAX_MESSAGE_BYTES: usize = 512 << 20;
+const READ_CHUNK_BYTES: usize = 256 << 10;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CdpError {
-    #[error("cannot open the DevTools connection to Chrome: {0}")]
-    Connect(String),
     #[error("the DevTools connection to Chrome closed")]
     Closed,
     #[error("Chrome did not answer {method} within {seconds}s")]
@@ -82,81 +83,37 @@ pub fn parse_incoming(text: &str) -> Option<Incoming> {
     }))
 }
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>>;
+/// The callers waiting for a reply, by command id; `None` once the pipe has closed.
+type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Result<Value, String>>>>>>;
 
 #[derive(Clone)]
 pub struct CdpClient {
-    outgoing: mpsc::UnboundedSender<Message>,
+    outgoing: mpsc::UnboundedSender<String>,
     pending: Pending,
     next_id: Arc<AtomicU64>,
 }
 
 impl CdpClient {
-    /// Connects to a DevTools WebSocket URL; events arrive on the returned receiver until the
-    /// connection closes.
-    pub async fn connect(
-        url: &str,
-    ) -> Result<(CdpClient, mpsc::UnboundedReceiver<CdpEvent>), CdpError> {
-        let mut config = WebSocketConfig::default();
-        config.max_message_size = Some(MAX_MESSAGE_BYTES);
-        config.max_frame_size = Some(MAX_MESSAGE_BYTES);
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
-            .await
-            .map_err(|error| CdpError::Connect(error.to_string()))?;
-        let (mut sink, mut stream) = socket.split();
-        let (outgoing, mut to_send) = mpsc::unbounded_channel::<Message>();
+    /// Speaks DevTools over Chrome's end of the pipe: `from_chrome` (its fd 4) and `to_chrome`
+    /// (its fd 3). Events arrive on the returned receiver until Chrome closes the pipe; replies
+    /// keep being read after the receiver is dropped, so the browser can still be closed.
+    pub fn start(
+        from_chrome: impl AsyncRead + Unpin + Send + 'static,
+        to_chrome: impl AsyncWrite + Unpin + Send + 'static,
+    ) -> (CdpClient, mpsc::UnboundedReceiver<CdpEvent>) {
+        let (outgoing, to_send) = mpsc::unbounded_channel::<String>();
         let (events, event_receiver) = mpsc::unbounded_channel();
-        let pending: Pending = Arc::default();
-
-        tokio::spawn(async move {
-            while let Some(message) = to_send.recv().await {
-                if sink.send(message).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let reader_pending = pending.clone();
-        tokio::spawn(async move {
-            while let Some(Ok(message)) = stream.next().await {
-                let text = match message {
-                    Message::Text(text) => text.to_string(),
-                    Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    Message::Close(_) => break,
-                    _ => continue,
-                };
-                match parse_incoming(&text) {
-                    Some(Incoming::Reply { id, result }) => {
-                        let waiter = reader_pending
-                            .lock()
-                            .ok()
-                            .and_then(|mut map| map.remove(&id));
-                        if let Some(waiter) = waiter {
-                            let _ = waiter.send(result);
-                        }
-                    }
-                    Some(Incoming::Event(event)) => {
-                        // The recorder has stopped listening: nothing more to read.
-                        let delivered = events.send(event).is_ok();
-                        if !delivered {
-                            break;
-                        }
-                    }
-                    None => {}
-                }
-            }
-            // Dropping the waiters tells every caller the connection is gone.
-            if let Ok(mut map) = reader_pending.lock() {
-                map.clear();
-            }
-        });
-        Ok((
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
+        tokio::spawn(write_messages(to_chrome, to_send));
+        tokio::spawn(read_messages(from_chrome, pending.clone(), events));
+        (
             CdpClient {
                 outgoing,
                 pending,
                 next_id: Arc::new(AtomicU64::new(1)),
             },
             event_receiver,
-        ))
+        )
     }
 
     /// Sends a command (to a target's session, or to the browser when `session` is `None`) and
@@ -176,9 +133,11 @@ impl CdpClient {
         self.pending
             .lock()
             .map_err(|_| CdpError::Closed)?
+            .as_mut()
+            .ok_or(CdpError::Closed)?
             .insert(id, sender);
         self.outgoing
-            .send(Message::Text(message.to_string().into()))
+            .send(message.to_string())
             .map_err(|_| CdpError::Closed)?;
         match tokio::time::timeout(COMMAND_TIMEOUT, receiver).await {
             Ok(Ok(Ok(result))) => Ok(result),
@@ -188,8 +147,10 @@ impl CdpClient {
             }),
             Ok(Err(_)) => Err(CdpError::Closed),
             Err(_) => {
-                if let Ok(mut map) = self.pending.lock() {
-                    map.remove(&id);
+                if let Ok(mut pending) = self.pending.lock() {
+                    if let Some(map) = pending.as_mut() {
+                        map.remove(&id);
+                    }
                 }
                 Err(CdpError::Timeout {
                     method: method.to_owned(),
@@ -197,6 +158,65 @@ impl CdpClient {
                 })
             }
         }
+    }
+}
+
+/// Writes each command followed by the NUL that ends it.
+async fn write_messages(
+    mut to_chrome: impl AsyncWrite + Unpin,
+    mut to_send: mpsc::UnboundedReceiver<String>,
+) {
+    while let Some(message) = to_send.recv().await {
+        let mut bytes = message.into_bytes();
+        bytes.push(0);
+        let written = async {
+            to_chrome.write_all(&bytes).await?;
+            to_chrome.flush().await
+        };
+        if written.await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Reads messages until Chrome closes the pipe: replies to their callers, events to the
+/// recorder (while it listens).
+async fn read_messages(
+    mut from_chrome: impl AsyncRead + Unpin,
+    pending: Pending,
+    events: mpsc::UnboundedSender<CdpEvent>,
+) {
+    let mut frames = PipeFrames::new(MAX_MESSAGE_BYTES);
+    let mut chunk = vec![0_u8; READ_CHUNK_BYTES];
+    loop {
+        let read = match from_chrome.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        for message in frames.push(&chunk[..read]) {
+            let text = String::from_utf8(message)
+                .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+            match parse_incoming(&text) {
+                Some(Incoming::Reply { id, result }) => {
+                    let waiter = pending
+                        .lock()
+                        .ok()
+                        .and_then(|mut pending| pending.as_mut()?.remove(&id));
+                    if let Some(waiter) = waiter {
+                        let _ = waiter.send(result);
+                    }
+                }
+                Some(Incoming::Event(event)) => {
+                    // Once the recorder has stopped listening, events are dropped here.
+                    let _ = events.send(event);
+                }
+                None => {}
+            }
+        }
+    }
+    // Dropping the waiters tells every caller, now and later, that the pipe is gone.
+    if let Ok(mut pending) = pending.lock() {
+        *pending = None;
     }
 }
 
@@ -237,5 +257,49 @@ mod tests {
         for junk in ["", "not json", "[]", r#"{"method":7}"#, r#"{"id":-1}"#] {
             assert!(parse_incoming(junk).is_none(), "{junk}");
         }
+    }
+
+    /// Chrome's side of the pipe, played by the test: it answers one command and sends events.
+    #[tokio::test]
+    async fn commands_replies_and_events_cross_the_pipe_nul_ended() {
+        let (ours_to_chrome, mut chrome_reads) = tokio::io::duplex(64);
+        let (mut chrome_writes, ours_from_chrome) = tokio::io::duplex(64);
+        let (cdp, mut events) = CdpClient::start(ours_from_chrome, ours_to_chrome);
+        let chrome = tokio::spawn(async move {
+            let mut received = Vec::new();
+            while !received.ends_with(&[0]) {
+                let mut byte = [0_u8; 1];
+                chrome_reads.read_exact(&mut byte).await.unwrap();
+                received.push(byte[0]);
+            }
+            let command: Value = serde_json::from_slice(&received[..received.len() - 1]).unwrap();
+            assert_eq!(command["method"], "Browser.getVersion");
+            assert_eq!(command["sessionId"], "S1");
+            let id = command["id"].as_u64().unwrap();
+            let event = r#"{"method":"Network.requestWillBeSentExtraInfo","params":{"requestId":"7"},"sessionId":"S1"}"#;
+            let reply = format!(r#"{{"id":{id},"result":{{"product":"Chrome/1"}}}}"#);
+            // Split mid-message, as a pipe may deliver it.
+            let stream = format!("{event}\0{reply}\0");
+            let (first, second) = stream.as_bytes().split_at(30);
+            chrome_writes.write_all(first).await.unwrap();
+            chrome_writes.write_all(second).await.unwrap();
+            chrome_writes
+        });
+        let answer = cdp
+            .call("Browser.getVersion", json!({}), Some("S1"))
+            .await
+            .unwrap();
+        assert_eq!(answer, json!({"product": "Chrome/1"}));
+        let event = events.recv().await.unwrap();
+        assert_eq!(event.method, "Network.requestWillBeSentExtraInfo");
+        assert_eq!(event.session_id.as_deref(), Some("S1"));
+
+        // Chrome gone: the event stream ends and commands fail at once.
+        drop(chrome.await.unwrap());
+        assert!(events.recv().await.is_none());
+        assert!(matches!(
+            cdp.call("Browser.close", json!({}), None).await,
+            Err(CdpError::Closed)
+        ));
     }
 }

@@ -1,13 +1,15 @@
 //! Recording a site in Chrome (DESIGN.md § The CLI). We find the browser ([`chrome`]) and
-//! start it with a fresh profile in its own process group ([`launch`]); chromiumoxide holds the
-//! browser connection and closes it at the end; the recording itself runs on a second, raw DevTools connection ([`cdp`]) that auto-attaches to
-//! every page, frame and worker target, service workers included, so a response a service
-//! worker serves never hides the network call behind it.
+//! start it with a fresh profile in its own process group, with DevTools on a pipe rather than
+//! a TCP port ([`launch`]); our own DevTools client ([`cdp`]) drives it over that pipe. The
+//! recording auto-attaches to every page, frame and worker target, service workers included,
+//! so a response a service worker serves never hides the network call behind it, and the
+//! [`recorder`] gets every event as JSON, the ExtraInfo ones included.
 
 pub mod cdp;
 pub mod cdp_types;
 pub mod chrome;
 mod launch;
+pub mod pipe_frames;
 mod recorder;
 
 use std::collections::HashSet;
@@ -15,8 +17,6 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chromiumoxide::handler::HandlerConfig;
-use chromiumoxide::Browser;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
@@ -101,8 +101,6 @@ pub enum CaptureError {
     Cdp(#[from] CdpError),
 }
 
-/// Launches Chrome, records until `stop` resolves (or the window closes), and returns the
-/// capture. The browser and its temporary profile are gone when this returns.
 /// The browser to record with, or why recording cannot start; checked before the user is told
 /// to start browsing.
 pub fn preflight(headless: bool) -> Result<PathBuf, CaptureError> {
@@ -113,6 +111,8 @@ pub fn preflight(headless: bool) -> Result<PathBuf, CaptureError> {
     Ok(executable)
 }
 
+/// Launches Chrome, records until `stop` resolves (or the window closes), and returns the
+/// capture. The browser and its temporary profile are gone when this returns.
 pub async fn record(
     options: &CaptureOptions,
     stop: impl Future<Output = StopReason>,
@@ -143,32 +143,29 @@ pub async fn record(
         reason: crate::exit::one_line(&reason),
     };
     let args = launch::chrome_args(&profile_dir, options.headless, running_as_root());
-    let mut chrome = launch::launch(&executable, &args)
+    let launch::LaunchedChrome {
+        mut child,
+        cdp,
+        events,
+        browser_version,
+    } = launch::launch(&executable, &args)
         .await
         .map_err(launch_error)?;
-    let (mut browser, mut handler) =
-        Browser::connect_with_config(chrome.websocket_url.clone(), HandlerConfig::default())
-            .await
-            .map_err(|error| CaptureError::Launch {
-                browser: executable.clone(),
-                reason: format!("cannot connect to its DevTools: {error}"),
-            })?;
-    let handler_task = tokio::spawn(async move { while handler.next().await.is_some() {} });
 
-    let result = Session::start(&browser, options).await;
+    let result = Session::start(cdp.clone(), events, browser_version, options).await;
     let result = match result {
         Ok(session) => Ok(session.run(stop).await),
         Err(error) => Err(error),
     };
 
-    let _ = tokio::time::timeout(SHUTDOWN_TIMEOUT, browser.close()).await;
-    if tokio::time::timeout(SHUTDOWN_TIMEOUT, chrome.child.wait())
+    let _ =
+        tokio::time::timeout(SHUTDOWN_TIMEOUT, cdp.call("Browser.close", json!({}), None)).await;
+    if tokio::time::timeout(SHUTDOWN_TIMEOUT, child.wait())
         .await
         .is_err()
     {
-        let _ = chrome.child.kill().await;
+        let _ = child.kill().await;
     }
-    handler_task.abort();
     result
 }
 
@@ -183,13 +180,12 @@ struct Session {
 }
 
 impl Session {
-    async fn start(browser: &Browser, options: &CaptureOptions) -> Result<Session, CaptureError> {
-        let (cdp, events) = CdpClient::connect(browser.websocket_address()).await?;
-        let browser_version = cdp
-            .call("Browser.getVersion", json!({}), None)
-            .await
-            .ok()
-            .and_then(|version| version["product"].as_str().map(str::to_owned));
+    async fn start(
+        cdp: CdpClient,
+        events: mpsc::UnboundedReceiver<CdpEvent>,
+        browser_version: Option<String>,
+        options: &CaptureOptions,
+    ) -> Result<Session, CaptureError> {
         cdp.call("Target.setDiscoverTargets", json!({"discover": true}), None)
             .await?;
         let existing = cdp.call("Target.getTargets", json!({}), None).await?;

@@ -63,11 +63,6 @@ fn terms(
     out
 }
 
-/// Not data: never ranked above an endpoint that returns data.
-fn is_non_data(kind: &str) -> bool {
-    matches!(kind, "static" | "tracking" | "anti-bot-sensor")
-}
-
 fn kind_base(kind: &str) -> f64 {
     match kind {
         "json-api" | "graphql" => 1.0,
@@ -207,7 +202,7 @@ fn score(
         }
     }
     score *= kind_factor(&endpoint.kind);
-    if is_non_data(&endpoint.kind) {
+    if !endpoint.is_data() {
         reasons.push(format!("{} request: not a data source", endpoint.kind));
     }
     ((score * 100.0).round() / 100.0, reasons)
@@ -238,7 +233,8 @@ pub fn rank(inventory: &Inventory, intent_text: &str, starter_template: &str) ->
         .map(|endpoint| {
             let (score, reasons) = score(endpoint, &terms, template, starter_template.trim());
             (
-                is_non_data(&endpoint.kind),
+                // Not data: never ranked above an endpoint that returns data.
+                !endpoint.is_data(),
                 RankedEndpoint {
                     endpoint_id: endpoint.id.clone(),
                     score,

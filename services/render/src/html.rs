@@ -341,11 +341,19 @@ fn validation(html: &mut String, report: &Report, labels: &HashMap<&str, &Endpoi
     html.push_str("<ul class=\"legend\" aria-label=\"Legend\"><li class=\"v-pass\">pass: same status class and body shape</li><li class=\"v-blocked\">blocked: challenge or block page</li><li class=\"v-error\">error: other failure</li><li class=\"v-none\">not tried</li></ul>");
     let _ = write!(
         html,
-        "<p class=\"muted\">{} replay request(s) sent.</p>",
-        report.validation.requests_spent
+        "<p class=\"muted\">{} replay request(s) sent. Only requests that cannot change state on the site are replayed: GET, HEAD, OPTIONS and GraphQL queries.</p>",
+        report.validation.requests_sent
     );
     for result in &report.validation.results {
         let label = escape(&label_of(labels, &result.endpoint_id));
+        if let Some(not_replayed) = &result.not_replayed {
+            let _ = write!(
+                html,
+                "<h3><code>{label}</code></h3><p class=\"not-replayed\">{}</p>",
+                escape(&not_replayed.sentence())
+            );
+            continue;
+        }
         let _ = write!(
             html,
             "<h3><code>{label}</code></h3><div class=\"scroll\"><table class=\"matrix\"><caption class=\"visually-hidden\">Replay results for {label}: profiles by network tier</caption><thead><tr><th scope=\"col\">Profile</th>"

@@ -1,8 +1,8 @@
 //! The page on empty and rich inputs: escaping, sections, the matrix, no external references.
 
 use recon_contracts::{
-    Endpoint, EndpointValidation, Evidence, NetworkTier, RankedEndpoint, ReplayAttempt,
-    ReplayChoice, ReplayProfile, Snippet, VendorFinding, Verdict,
+    Endpoint, EndpointValidation, Evidence, NetworkTier, NotReplayed, NotReplayedReason,
+    RankedEndpoint, ReplayAttempt, ReplayChoice, ReplayProfile, Snippet, VendorFinding, Verdict,
 };
 
 use super::*;
@@ -190,5 +190,40 @@ fn shaped_secrets_in_stage_results_are_scrubbed() {
     assert_eq!(
         rendered.report.scan.target_url,
         "https://shop.example/?api_key=<api-key>"
+    );
+}
+
+#[test]
+fn an_endpoint_not_replayed_says_why_instead_of_showing_a_matrix() {
+    let mut inputs = rich();
+    inputs.validation.results.push(EndpointValidation {
+        endpoint_id: "ep1".into(),
+        not_replayed: Some(NotReplayed {
+            reason: NotReplayedReason::CouldChangeState,
+            detail: "a GraphQL mutation (<AddToCart>)".into(),
+        }),
+        ..Default::default()
+    });
+    inputs.validation.requests_sent = 7;
+    let rendered = render(inputs);
+    let html = &rendered.html;
+    assert!(html.contains("7 replay request(s) sent."));
+    let section = &html[html.find("id=\"validation\"").unwrap()..];
+    let ep1 = &section[section
+        .find("<code>GET api.shop.example/v1/items1/{id}</code>")
+        .expect("ep1's heading")..];
+    assert!(
+        ep1.contains("<p class=\"not-replayed\">Not replayed: could change state on the site — a GraphQL mutation (&lt;AddToCart&gt;).</p>"),
+        "{ep1}"
+    );
+    assert_eq!(
+        section.matches("<table class=\"matrix\">").count(),
+        1,
+        "only the replayed endpoint has a matrix"
+    );
+    let json = serde_json::to_value(&rendered.report).unwrap();
+    assert_eq!(
+        json["validation"]["results"][1]["not_replayed"]["reason"],
+        "could-change-state"
     );
 }

@@ -132,6 +132,8 @@ pub struct PipelineSettings {
 pub struct ValidationSettings {
     /// Lets replay reach 127.0.0.0/8 (tests only); every other private range stays refused.
     pub allow_loopback: bool,
+    /// The only ports replays connect to, directly or through a proxy.
+    pub allowed_ports: Vec<u16>,
     /// How many of the top-ranked endpoints are replayed.
     pub top_endpoints: usize,
     /// Run every profile × tier instead of stopping at the cheapest pass.
@@ -157,6 +159,7 @@ impl Default for ValidationSettings {
     fn default() -> Self {
         ValidationSettings {
             allow_loopback: false,
+            allowed_ports: vec![80, 443],
             top_endpoints: 5,
             full_matrix: false,
             max_requests_per_scan: 80,
@@ -268,6 +271,11 @@ impl ServerConfig {
         let validation_defaults = ValidationSettings::default();
         let validation = ValidationSettings {
             allow_loopback: flag(&get, "RECON_VALIDATION_ALLOW_LOOPBACK")?,
+            allowed_ports: ports(
+                &get,
+                "RECON_VALIDATION_ALLOWED_PORTS",
+                validation_defaults.allowed_ports,
+            )?,
             top_endpoints: parse_or(
                 &get,
                 "RECON_VALIDATION_TOP_ENDPOINTS",
@@ -499,6 +507,34 @@ fn millis(
     Ok(Duration::from_millis(value))
 }
 
+/// A comma-separated list of TCP ports (`80,443,8443`), each 1–65535.
+fn ports(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Vec<u16>,
+) -> Result<Vec<u16>, ConfigError> {
+    let Some(text) = get(variable) else {
+        return Ok(default);
+    };
+    let mut ports = Vec::new();
+    for item in text.split(',').map(str::trim) {
+        match item.parse::<u16>() {
+            Ok(port) if port > 0 => ports.push(port),
+            _ => {
+                return Err(ConfigError {
+                    variable,
+                    problem: format!(
+                        "{item:?} in {text:?} is not a port; expected a comma-separated list of ports from 1 to 65535, like 80,443"
+                    ),
+                })
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(ports)
+}
+
 fn flag(
     get: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
@@ -571,6 +607,7 @@ mod tests {
         assert!(config.blob_url.starts_with("file://"));
         assert!(config.secrets_url.ends_with("secrets.json"));
         assert!(!config.validation.allow_loopback);
+        assert_eq!(config.validation.allowed_ports, [80, 443]);
         assert_eq!(config.http.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.http.max_headers, 100);
     }
@@ -652,6 +689,20 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.variable, "RECON_VALIDATION_ALLOW_LOOPBACK");
+        for ports in ["80,http", "0", "80,,443", "70000", "-1"] {
+            let err = config(&[
+                ("DATABASE_URL", "x"),
+                ("RECON_VALIDATION_ALLOWED_PORTS", ports),
+            ])
+            .unwrap_err();
+            assert_eq!(err.variable, "RECON_VALIDATION_ALLOWED_PORTS", "{ports}");
+            assert!(
+                err.to_string()
+                    .starts_with("RECON_VALIDATION_ALLOWED_PORTS: ")
+                    && err.to_string().contains("is not a port"),
+                "{err}"
+            );
+        }
         let err =
             config(&[("DATABASE_URL", "x"), ("RECON_MINIMUM_CLI_VERSION", "new")]).unwrap_err();
         assert_eq!(err.variable, "RECON_MINIMUM_CLI_VERSION");
@@ -665,8 +716,10 @@ mod tests {
             ("RECON_PUBLIC_URL", "https://recon.example/"),
             ("RECON_ACK_WAIT_SECS", "1.5"),
             ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
+            ("RECON_VALIDATION_ALLOWED_PORTS", " 8443, 443,8443 "),
         ])
         .unwrap();
+        assert_eq!(config.validation.allowed_ports, [443, 8443]);
         assert_eq!(config.public_url.as_deref(), Some("https://recon.example"));
         assert_eq!(config.pipeline.ack_wait, Duration::from_millis(1500));
         assert!(config.validation.allow_loopback);

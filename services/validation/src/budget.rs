@@ -53,13 +53,6 @@ impl Budget {
         spent.by_host.insert(host.to_owned(), host_count + 1);
         Ok(())
     }
-
-    pub fn spent(&self) -> u32 {
-        self.spent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .total
-    }
 }
 
 #[cfg(test)]
@@ -77,6 +70,5 @@ mod tests {
         ));
         assert!(budget.spend("b").is_ok());
         assert_eq!(budget.spend("b"), Err(BudgetExhausted::Scan(3)));
-        assert_eq!(budget.spent(), 3);
     }
 }

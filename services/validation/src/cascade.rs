@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use recon_contracts::{
-    NetworkTier, RateLimit, ReplayAttempt, ReplayChoice, ReplayProfile, RequestRecord,
-};
+use recon_contracts::{RateLimit, ReplayAttempt, ReplayChoice, ReplayProfile, RequestRecord};
 
+use crate::guard::Refusal;
 use crate::proxy::{ProxyTier, Route};
 use crate::ratelimit::rate_limit_of;
 use crate::replay::{ExchangeFailure, Outcome, Replayer};
@@ -33,6 +32,8 @@ pub struct CascadeResult {
     pub best_route: Option<Route>,
     pub rate_limit: Option<RateLimit>,
     pub notes: Vec<String>,
+    /// Why the guard stopped the cascade, when it did.
+    pub refusal: Option<Refusal>,
     pub sent: u32,
 }
 
@@ -65,7 +66,8 @@ pub async fn run_cascade(
                     break 'tiers;
                 }
                 Some(ExchangeFailure::Refused(refusal)) => {
-                    result.notes.push(format!("Not replayed: {refusal}."));
+                    // Every tier would meet the same refusal: the target, not the route, is wrong.
+                    result.refusal = Some(refusal.clone());
                     break 'tiers;
                 }
                 _ => {}
@@ -85,7 +87,7 @@ pub async fn run_cascade(
                 // Another profile from the same address meets the same limit: try the next tier.
                 result.notes.push(format!(
                     "Still rate limited on the {} tier after backing off; moved on.",
-                    tier_name(route.tier())
+                    route.tier().name()
                 ));
                 continue 'tiers;
             }
@@ -139,22 +141,5 @@ fn record_outcome(outcome: &Outcome, result: &mut CascadeResult) {
                 result.rate_limit = Some(limit);
             }
         }
-    }
-}
-
-pub fn tier_name(tier: NetworkTier) -> &'static str {
-    match tier {
-        NetworkTier::Direct => "direct",
-        NetworkTier::Datacenter => "datacenter",
-        NetworkTier::Residential => "residential",
-    }
-}
-
-pub fn profile_name(profile: ReplayProfile) -> &'static str {
-    match profile {
-        ReplayProfile::Plain => "plain",
-        ReplayProfile::BrowserHeaders => "browser-headers",
-        ReplayProfile::BrowserSession => "browser-session",
-        ReplayProfile::Impersonate => "impersonate",
     }
 }

@@ -1,9 +1,12 @@
 //! The SSRF guard: decides, before any socket is opened, whether a replay may go to a URL.
 //!
-//! Only hosts seen in the capture are replayed; names are resolved here (never by the HTTP
-//! client) and every address is checked, so a name that resolves into private space, an IP
+//! Only hosts seen in the capture are replayed, and only on the allowed ports (80 and 443
+//! unless configured otherwise); names are resolved here (never by the HTTP client nor by a
+//! proxy) and every address is checked, so a name that resolves into private space, an IP
 //! literal in disguise (IPv4-mapped IPv6) or a redirect hop into the cloud metadata service is
-//! refused. The vetted address is what the client connects to: it cannot re-resolve.
+//! refused. The vetted address is what the tunnel connects to: nothing re-resolves. A refusal
+//! never names the address it refused, so no output tells an account what a name resolves to
+//! inside our network.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -20,12 +23,12 @@ pub enum Refusal {
     NotHttp,
     #[error("host {0} was not seen in the capture")]
     HostNotCaptured(String),
-    #[error("host {host} resolves to {address}, {why}")]
-    Address {
-        host: String,
-        address: IpAddr,
-        why: &'static str,
-    },
+    #[error("port {0} is not allowed for replays")]
+    Port(u16),
+    /// A loopback, private, link-local, metadata or otherwise reserved address; which one (and
+    /// the address itself) is deliberately not said.
+    #[error("not a public address")]
+    NotPublic,
     #[error("host {host} could not be resolved: {why}")]
     Unresolved { host: String, why: String },
 }
@@ -43,6 +46,7 @@ pub struct VettedTarget {
 pub struct AddressGuard {
     resolver: Arc<dyn Resolver>,
     allow_loopback: bool,
+    allowed_ports: BTreeSet<u16>,
     captured_hosts: BTreeSet<String>,
 }
 
@@ -50,11 +54,13 @@ impl AddressGuard {
     pub fn new(
         resolver: Arc<dyn Resolver>,
         allow_loopback: bool,
+        allowed_ports: &[u16],
         captured_hosts: impl IntoIterator<Item = String>,
     ) -> AddressGuard {
         AddressGuard {
             resolver,
             allow_loopback,
+            allowed_ports: allowed_ports.iter().copied().collect(),
             captured_hosts: captured_hosts
                 .into_iter()
                 .map(|host| host.to_ascii_lowercase())
@@ -82,14 +88,15 @@ impl AddressGuard {
             _ => None,
         };
         // A literal is judged on its address first (the more useful reason); a name is never
-        // resolved unless the capture saw it.
-        if let Some(address) = literal {
-            if let Some(why) = refusal_reason(address, self.allow_loopback) {
-                return Err(Refusal::Address { host, address, why });
-            }
+        // resolved unless the capture saw it on a port we may use.
+        if literal.is_some_and(|address| refusal_reason(address, self.allow_loopback).is_some()) {
+            return Err(Refusal::NotPublic);
         }
         if !self.captured_hosts.contains(&host) {
             return Err(Refusal::HostNotCaptured(host));
+        }
+        if !self.allowed_ports.contains(&port) {
+            return Err(Refusal::Port(port));
         }
         let addresses: Vec<IpAddr> = match literal {
             Some(address) => vec![address],
@@ -108,14 +115,11 @@ impl AddressGuard {
                 why: "no addresses".to_owned(),
             });
         }
-        for address in &addresses {
-            if let Some(why) = refusal_reason(*address, self.allow_loopback) {
-                return Err(Refusal::Address {
-                    host,
-                    address: *address,
-                    why,
-                });
-            }
+        if addresses
+            .iter()
+            .any(|address| refusal_reason(*address, self.allow_loopback).is_some())
+        {
+            return Err(Refusal::NotPublic);
         }
         Ok(VettedTarget {
             url: url.clone(),
@@ -286,6 +290,10 @@ mod tests {
     }
 
     fn test_guard(allow_loopback: bool) -> AddressGuard {
+        test_guard_on(allow_loopback, &[80, 443, 8080])
+    }
+
+    fn test_guard_on(allow_loopback: bool, ports: &[u16]) -> AddressGuard {
         let resolver = StaticResolver::new([
             ("public.example", vec!["93.184.216.34"]),
             ("intranet.example", vec!["10.1.2.3"]),
@@ -295,6 +303,7 @@ mod tests {
         AddressGuard::new(
             Arc::new(resolver),
             allow_loopback,
+            ports,
             [
                 "public.example",
                 "intranet.example",
@@ -316,22 +325,19 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ok.address, "93.184.216.34:443".parse().unwrap());
-        for (url, expected) in [
-            ("https://intranet.example/", "a private address"),
-            ("https://rebind.example/", "a loopback address"),
-            ("http://meta.example/latest", "a cloud metadata address"),
-            ("http://127.0.0.1:8080/", "a loopback address"),
-            ("http://[::1]/", "a loopback address"),
-            ("http://10.0.0.1/", "a private address"),
+        for url in [
+            "https://intranet.example/",
+            "https://rebind.example/",
+            "http://meta.example/latest",
+            "http://127.0.0.1:8080/",
+            "http://[::1]/",
+            "http://10.0.0.1/",
+            "http://192.168.9.9/",
         ] {
             let err = guard.vet(&Url::parse(url).unwrap()).await.unwrap_err();
-            assert!(err.to_string().contains(expected), "{url}: {err}");
+            assert_eq!(err, Refusal::NotPublic, "{url}");
+            assert_eq!(err.to_string(), "not a public address");
         }
-        let err = guard
-            .vet(&Url::parse("http://192.168.9.9/").unwrap())
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("a private address"), "{err}");
         let err = guard
             .vet(&Url::parse("https://elsewhere.example/").unwrap())
             .await
@@ -347,5 +353,38 @@ mod tests {
             .vet(&Url::parse("http://127.0.0.1:8080/").unwrap())
             .await
             .is_ok());
+    }
+
+    #[tokio::test]
+    async fn only_the_allowed_ports_are_replayed_to() {
+        let guard = test_guard_on(false, &[443]);
+        assert!(guard
+            .vet(&Url::parse("https://public.example/").unwrap())
+            .await
+            .is_ok());
+        for (url, port) in [
+            ("http://public.example/", 80),
+            ("https://public.example:8443/", 8443),
+            ("http://public.example:22/", 22),
+        ] {
+            assert_eq!(
+                guard.vet(&Url::parse(url).unwrap()).await,
+                Err(Refusal::Port(port)),
+                "{url}"
+            );
+        }
+        // The port is checked before the name is resolved: "nowhere" has no table entry.
+        let guard = AddressGuard::new(
+            Arc::new(StaticResolver::default()),
+            false,
+            &[443],
+            ["nowhere.example".to_owned()],
+        );
+        assert_eq!(
+            guard
+                .vet(&Url::parse("https://nowhere.example:25/").unwrap())
+                .await,
+            Err(Refusal::Port(25))
+        );
     }
 }

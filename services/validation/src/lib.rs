@@ -11,23 +11,26 @@ mod budget;
 mod cascade;
 pub mod cookies;
 mod diagnosis;
+pub mod graphql;
 pub mod guard;
 pub mod proxy;
 pub mod ratelimit;
+pub mod read_only;
 mod recommend;
 mod replay;
 pub mod request;
 pub mod resolver;
 mod similarity;
 pub mod transport;
+mod tunnel;
 mod verdict;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use recon_contracts::{
-    AuthKind, Capture, EndpointValidation, IntentRanking, Inventory, RequestRecord, Step,
-    Validation,
+    AuthKind, Capture, EndpointValidation, IntentRanking, Inventory, NotReplayed,
+    NotReplayedReason, RequestRecord, Step, Validation,
 };
 use recon_runtime::config::ValidationSettings;
 use recon_runtime::secrets::ProxySecrets;
@@ -35,7 +38,7 @@ use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
 use tokio::sync::Semaphore;
 
-pub use cascade::{profile_name, tier_name, PROFILES};
+pub use cascade::PROFILES;
 pub use guard::{refusal_reason, AddressGuard, Refusal};
 pub use resolver::{Resolver, StaticResolver, SystemResolver};
 pub use transport::{HttpTransport, Transport};
@@ -43,6 +46,7 @@ pub use transport::{HttpTransport, Transport};
 use crate::budget::Budget;
 use crate::proxy::{ProxyTier, Redactor};
 use crate::ratelimit::HostPacer;
+use crate::read_only::CouldChangeState;
 use crate::replay::Replayer;
 
 /// What validation reads from earlier steps.
@@ -79,6 +83,7 @@ pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) ->
         guard: AddressGuard::new(
             env.resolver.clone(),
             settings.allow_loopback,
+            &settings.allowed_ports,
             captured_hosts,
         ),
         transport: env.transport,
@@ -118,11 +123,11 @@ pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) ->
     }
 
     // Phase one: every endpoint's cascade, so the diagnosis of one cannot starve another.
-    let cascades =
-        futures::future::join_all(jobs.iter().map(|(id, sample, _)| {
-            cascade_for(&replayer, &tiers, id, sample, settings.full_matrix)
-        }))
-        .await;
+    let cascades = futures::future::join_all(
+        jobs.iter()
+            .map(|(_, sample, _)| cascade_for(&replayer, &tiers, sample, settings.full_matrix)),
+    )
+    .await;
 
     // Phase two: the diagnosis of each endpoint that needed the browser's headers or cookies.
     let mut results = Vec::new();
@@ -133,8 +138,13 @@ pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) ->
         };
         let cascade = match cascade {
             Ok(cascade) => cascade,
-            Err(note) => {
-                result.notes.push(note);
+            Err(not_replayed) => {
+                tracing::info!(
+                    endpoint_id = %result.endpoint_id,
+                    reason = ?not_replayed.reason,
+                    "endpoint not replayed"
+                );
+                result.not_replayed = Some(not_replayed);
                 results.push(result);
                 continue;
             }
@@ -142,13 +152,23 @@ pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) ->
         result.attempts = cascade.attempts;
         result.best = cascade.best;
         result.rate_limit = cascade.rate_limit;
-        result.requests_spent = cascade.sent;
+        result.requests_sent = cascade.sent;
         let mut extra_notes = cascade.notes;
+        if let Some(refusal) = cascade.refusal {
+            if cascade.sent == 0 {
+                result.not_replayed = Some(NotReplayed {
+                    reason: NotReplayedReason::TargetRefused,
+                    detail: refusal.to_string(),
+                });
+            } else {
+                extra_notes.push(format!("Stopped: a later request was refused ({refusal})."));
+            }
+        }
         if let (Some(best), Some(route), Sample::Replayable(record)) =
             (cascade.best, cascade.best_route.as_ref(), sample)
         {
             if let Some(diagnosis) = diagnosis::minimize(&replayer, record, best, route).await {
-                result.requests_spent += diagnosis.sent;
+                result.requests_sent += diagnosis.sent;
                 if !diagnosis.untested.is_empty() {
                     extra_notes.push(format!(
                         "The diagnosis could not test {} (budget or rate limit); kept them in the minimal set.",
@@ -166,7 +186,7 @@ pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) ->
             endpoint_id = %result.endpoint_id,
             best = ?result.best,
             attempts = result.attempts.len(),
-            requests = result.requests_spent,
+            requests = result.requests_sent,
             "endpoint validated"
         );
         result.notes = recommend::endpoint_notes(&result, antibot);
@@ -179,7 +199,7 @@ pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) ->
         results.push(result);
     }
 
-    let requests_spent = replayer.budget.spent();
+    let requests_sent = results.iter().map(|result| result.requests_sent).sum();
     if results.is_empty() {
         notes.push("No ranked endpoints to validate.".to_owned());
     }
@@ -187,7 +207,7 @@ pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) ->
         recommendation: recommend::overall_recommendation(&results),
         results,
         notes,
-        requests_spent,
+        requests_sent,
     }
 }
 
@@ -195,21 +215,22 @@ pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) ->
 async fn cascade_for(
     replayer: &Replayer<'_>,
     tiers: &[ProxyTier],
-    endpoint_id: &str,
     sample: &Sample<'_>,
     full_matrix: bool,
-) -> Result<cascade::CascadeResult, String> {
+) -> Result<cascade::CascadeResult, NotReplayed> {
     let sample = match sample {
         Sample::Replayable(record) => *record,
-        Sample::Unsafe(method) => {
-            return Err(format!(
-                "Not replayed: {method} may change data on the site; only reads are replayed."
-            ))
+        Sample::CouldChangeState(why) => {
+            return Err(NotReplayed {
+                reason: NotReplayedReason::CouldChangeState,
+                detail: why.to_string(),
+            })
         }
         Sample::Missing => {
-            return Err(format!(
-                "Not replayed: endpoint {endpoint_id} has no captured request with a response."
-            ))
+            return Err(NotReplayed {
+                reason: NotReplayedReason::NoCapturedResponse,
+                detail: "nothing to compare a replay with".to_owned(),
+            })
         }
     };
     let session = session_id();
@@ -218,11 +239,12 @@ async fn cascade_for(
 
 enum Sample<'a> {
     Replayable(&'a RequestRecord),
-    Unsafe(String),
+    CouldChangeState(CouldChangeState),
     Missing,
 }
 
-/// The captured request to replay: a successful, safe one when there is one.
+/// The captured request to replay: a successful one that cannot change state when there is
+/// one; otherwise why the endpoint's first request could.
 fn pick_sample<'a>(capture: &'a Capture, request_ids: &[String]) -> Sample<'a> {
     let records: Vec<&RequestRecord> = request_ids
         .iter()
@@ -235,17 +257,17 @@ fn pick_sample<'a>(capture: &'a Capture, request_ids: &[String]) -> Sample<'a> {
             .as_ref()
             .is_some_and(|response| (200..300).contains(&response.status))
     };
-    let safe: Vec<&RequestRecord> = records
+    let read_only: Vec<&RequestRecord> = records
         .iter()
         .copied()
-        .filter(|record| request::is_safe_to_replay(record))
+        .filter(|record| read_only::check(record).is_ok())
         .collect();
-    if let Some(record) = safe.iter().find(successful).or(safe.first()) {
+    if let Some(record) = read_only.iter().find(successful).or(read_only.first()) {
         return Sample::Replayable(record);
     }
-    match records.first() {
-        Some(record) => Sample::Unsafe(record.method.clone()),
-        None => Sample::Missing,
+    match records.first().map(|record| read_only::check(record)) {
+        Some(Err(why)) => Sample::CouldChangeState(why),
+        _ => Sample::Missing,
     }
 }
 
@@ -262,7 +284,7 @@ fn tiers_note(tiers: &[ProxyTier]) -> String {
     names.extend(tiers.iter().map(|tier| {
         format!(
             "{} ({})",
-            tier_name(tier.tier),
+            tier.tier.name(),
             match tier.rotation {
                 recon_runtime::secrets::RotationMode::Sticky => "sticky",
                 recon_runtime::secrets::RotationMode::Rotating => "rotating",
@@ -301,11 +323,19 @@ impl Stage for ValidationStage {
             .iter()
             .filter(|r| r.best.is_some())
             .count();
-        let summary = format!(
+        let not_replayed = validation
+            .results
+            .iter()
+            .filter(|r| r.not_replayed.is_some())
+            .count();
+        let mut summary = format!(
             "{passed} of {} endpoint(s) replayable without a browser; {} request(s) sent",
             validation.results.len(),
-            validation.requests_spent
+            validation.requests_sent
         );
+        if not_replayed > 0 {
+            summary.push_str(&format!("; {not_replayed} not replayed"));
+        }
         StageOutput::new(&validation, summary)
     }
 }

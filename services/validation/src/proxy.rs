@@ -74,7 +74,7 @@ impl ProxyTier {
             Some(ProxyTier {
                 tier,
                 rotation,
-                url: with_remote_dns(url),
+                url,
             })
         })
         .collect()
@@ -93,16 +93,6 @@ impl ProxyTier {
             url,
         }
     }
-}
-
-/// `socks5://` makes the client resolve the target itself, outside the guard's pinning;
-/// `socks5h://` hands the (already vetted) name to the proxy instead.
-fn with_remote_dns(url: Url) -> Url {
-    if url.scheme() != "socks5" {
-        return url;
-    }
-    let text = url.as_str().replacen("socks5://", "socks5h://", 1);
-    Url::parse(&text).unwrap_or(url)
 }
 
 /// Replaces every proxy URL, credential and proxy address in a text with `<proxy>`.
@@ -189,7 +179,6 @@ mod tests {
             panic!("proxy route")
         };
         assert_eq!(url.username(), "res-user", "rotating keeps the username");
-        assert_eq!(url.scheme(), "socks5h");
         assert!(!format!("{:?} {:?}", tiers, tiers[0].route("x")).contains("user"));
     }
 

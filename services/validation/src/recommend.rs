@@ -6,7 +6,6 @@ use recon_contracts::{
     Verdict,
 };
 
-use crate::cascade::{profile_name, tier_name};
 use crate::cookies::antibot_cookie;
 
 pub fn endpoint_recommendation(choice: ReplayChoice, minimal: Option<&MinimalRequest>) -> String {
@@ -18,13 +17,9 @@ pub fn endpoint_recommendation(choice: ReplayChoice, minimal: Option<&MinimalReq
     };
     let via = match choice.tier {
         NetworkTier::Direct => "directly, with no proxy".to_owned(),
-        tier => format!("through the {} proxy", tier_name(tier)),
+        tier => format!("through the {} proxy", tier.name()),
     };
-    let mut text = format!(
-        "{} × {}: {how}, {via}.",
-        profile_name(choice.profile),
-        tier_name(choice.tier)
-    );
+    let mut text = format!("{choice}: {how}, {via}.");
     if let Some(minimal) = minimal {
         let mut needed = Vec::new();
         if !minimal.cookies.is_empty() {
@@ -49,8 +44,8 @@ pub fn endpoint_notes(result: &EndpointValidation, inventory_antibot: &[String])
         if let Some(last) = result.attempts.last() {
             notes.push(format!(
                 "No profile × tier passed; the last attempt ({} × {}) got: {}.",
-                profile_name(last.profile),
-                tier_name(last.tier),
+                last.profile.name(),
+                last.tier.name(),
                 last.reason.as_deref().unwrap_or("no answer")
             ));
         }
@@ -68,13 +63,13 @@ pub fn endpoint_notes(result: &EndpointValidation, inventory_antibot: &[String])
                 .iter()
                 .any(|a| a.tier == *tier && a.verdict == Verdict::Blocked)
         })
-        .map(tier_name)
+        .map(NetworkTier::name)
         .collect();
     if !blocked_cheaper_tiers.is_empty() {
         notes.push(format!(
             "Requests from the {} tier were blocked: the site judges the egress IP. Only the {} tier passed.",
             blocked_cheaper_tiers.join(" and "),
-            tier_name(best.tier)
+            best.tier.name()
         ));
     }
     let cookie_names: Vec<String> = match &result.minimal {
@@ -136,21 +131,13 @@ fn rate_limit_note(limit: &RateLimit) -> String {
 /// The combination that covers every validated endpoint that passed, in words.
 pub fn overall_recommendation(results: &[EndpointValidation]) -> Option<String> {
     let passed: Vec<ReplayChoice> = results.iter().filter_map(|result| result.best).collect();
-    let covering = passed
-        .iter()
-        .max_by_key(|choice| (choice.tier, choice.profile))
-        .copied()?;
+    let covering = passed.iter().max().copied()?;
     let mut text = format!(
-        "{} × {} covers every endpoint that passed ({} of {}).",
-        profile_name(covering.profile),
-        tier_name(covering.tier),
+        "{covering} covers every endpoint that passed ({} of {}).",
         passed.len(),
         results.len()
     );
-    let cheaper = passed
-        .iter()
-        .filter(|choice| (choice.tier, choice.profile) < (covering.tier, covering.profile))
-        .count();
+    let cheaper = passed.iter().filter(|choice| **choice < covering).count();
     if cheaper > 0 {
         text.push_str(&format!(
             " {cheaper} of them pass with something cheaper; see each endpoint."

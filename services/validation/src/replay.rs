@@ -154,12 +154,13 @@ impl Replayer<'_> {
             // route too (the proxy would connect wherever it is told).
             let target = self.guard.vet(&url).await?;
             self.budget.spend(&target.host)?;
-            *sent += 1;
             self.pacer.wait(&target.host).await;
             let response = {
                 let _slot = self.slots.acquire().await.map_err(|_| {
                     ExchangeFailure::Transport(TransportError::Other("shutting down".into()))
                 })?;
+                // Counted as sent once it is handed to the network, whatever comes back.
+                *sent += 1;
                 self.transport
                     .send(Hop {
                         target: &target,

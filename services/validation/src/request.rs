@@ -61,22 +61,12 @@ impl ReplayRequest {
                 .collect(),
             _ => Vec::new(),
         };
-        let body = record
-            .post_data
-            .as_ref()
-            .and_then(|body| match body.encoding {
-                BodyEncoding::Text => Some(Bytes::from(body.data.clone())),
-                BodyEncoding::Base64 => base64::engine::general_purpose::STANDARD
-                    .decode(&body.data)
-                    .ok()
-                    .map(Bytes::from),
-            });
         ReplayRequest {
             method: record.method.to_ascii_uppercase(),
             url: record.url.clone(),
             headers,
             cookies,
-            body,
+            body: captured_body(record),
         }
     }
 
@@ -116,33 +106,15 @@ pub fn parse_cookie_header(value: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Methods that read: replaying them cannot change the customer's data. POST counts when it is
-/// a GraphQL query or a search-like call, which is how many sites read data.
-pub fn is_safe_to_replay(record: &RequestRecord) -> bool {
-    match record.method.to_ascii_uppercase().as_str() {
-        "GET" | "HEAD" | "OPTIONS" => true,
-        "POST" => {
-            let url = record.url.to_ascii_lowercase();
-            let body = record
-                .post_data
-                .as_ref()
-                .and_then(|body| body.as_text())
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            let graphql_query = url.contains("graphql") && !body.contains("mutation");
-            let search = [
-                "search",
-                "query",
-                "filter",
-                "suggest",
-                "autocomplete",
-                "catalog",
-            ]
-            .iter()
-            .any(|word| url.contains(word));
-            graphql_query || search
-        }
-        _ => false,
+/// The request body as the browser sent it, decoded from the capture's encoding.
+pub fn captured_body(record: &RequestRecord) -> Option<Bytes> {
+    let body = record.post_data.as_ref()?;
+    match body.encoding {
+        BodyEncoding::Text => Some(Bytes::from(body.data.clone())),
+        BodyEncoding::Base64 => base64::engine::general_purpose::STANDARD
+            .decode(&body.data)
+            .ok()
+            .map(Bytes::from),
     }
 }
 
@@ -207,19 +179,21 @@ mod tests {
             Some("_abck=x=y")
         );
         assert_eq!(session.without_header("user-agent").headers.len(), 1);
-        assert!(is_safe_to_replay(&record()));
     }
 
     #[test]
-    fn writes_are_not_replayed() {
-        let mut write = record();
-        write.post_data = Some(Body::text(r#"{"query":"mutation { buy }"}"#));
-        assert!(!is_safe_to_replay(&write));
-        write.method = "DELETE".into();
-        assert!(!is_safe_to_replay(&write));
-        write.method = "POST".into();
-        write.url = "https://shop.example/cart/add".into();
-        write.post_data = None;
-        assert!(!is_safe_to_replay(&write));
+    fn bodies_are_decoded_from_the_capture() {
+        let mut encoded = record();
+        encoded.post_data = Some(Body {
+            encoding: BodyEncoding::Base64,
+            data: "AAEC".into(),
+            truncated: false,
+            size: Some(3),
+        });
+        assert_eq!(captured_body(&encoded).as_deref(), Some(&[0u8, 1, 2][..]));
+        assert_eq!(
+            captured_body(&record()).as_deref(),
+            Some(&br#"{"query":"{ products { id } }"}"#[..])
+        );
     }
 }

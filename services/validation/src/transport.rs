@@ -2,12 +2,12 @@
 //!
 //! [`HttpTransport`] sends with reqwest (`plain`, `browser-headers`, `browser-session`) or wreq
 //! with a Chrome emulation profile (`impersonate`). Every client is built for one hop, with
-//! redirects off and a resolver that knows only the vetted address of the target (and, on a
-//! proxied route, the operator's proxy host): the client cannot resolve a name the guard has
-//! not checked. Errors are reduced to redacted text, since client errors quote URLs.
+//! redirects off, a resolver that resolves nothing, and the hop's [`Tunnel`] as its only proxy:
+//! both clients reach the network the same way, through the tunnel, which connects to the
+//! vetted address and nowhere else. Errors are reduced to text without URLs, since client
+//! errors quote them.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use recon_contracts::{Header, ReplayProfile};
 use crate::guard::VettedTarget;
 use crate::proxy::Route;
 use crate::request::ReplayRequest;
+use crate::tunnel::{Tunnel, TunnelError};
 
 /// Most of a response body that is read; the rest is not needed to judge it.
 pub const MAX_BODY_BYTES: usize = 2 << 20;
@@ -57,7 +58,8 @@ pub enum TransportError {
     Timeout,
     #[error("connection failed: {0}")]
     Connect(String),
-    #[error("the proxy refused or failed: {0}")]
+    /// The operator's proxy failed or refused; the text says which, without naming it.
+    #[error("{0}")]
     Proxy(String),
     #[error("{0}")]
     Other(String),
@@ -78,71 +80,49 @@ pub struct HttpTransport;
 impl Transport for HttpTransport {
     fn send<'a>(&'a self, hop: Hop<'a>) -> Sending<'a> {
         Box::pin(async move {
-            match hop.profile {
-                ReplayProfile::Impersonate => send_wreq(&hop).await,
-                _ => send_reqwest(&hop).await,
-            }
+            let tunnel = Tunnel::open(hop.target, hop.route, hop.timeout).await?;
+            let sent = match hop.profile {
+                ReplayProfile::Impersonate => send_wreq(&hop, &tunnel).await,
+                _ => send_reqwest(&hop, &tunnel).await,
+            };
+            // The client only sees a failed SOCKS handshake; the tunnel knows what failed.
+            sent.map_err(|error| tunnel.failure().map_or(error, TransportError::from))
         })
     }
 }
 
-/// Resolves the pinned target name to its vetted address and the proxy host through the
-/// system; every other name fails.
-#[derive(Debug, Clone)]
-struct PinnedResolver {
-    target_host: String,
-    target: SocketAddr,
-    proxy_host: Option<String>,
+/// The resolver of every replay client: the tunnel is an IP literal and the target's name goes
+/// to the tunnel unresolved, so a lookup means something tried to go around the tunnel.
+#[derive(Debug, Clone, Copy)]
+struct NoLookups;
+
+fn refused_lookup() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        "replay clients resolve no names; the tunnel connects",
+    )
 }
 
-impl PinnedResolver {
-    fn for_hop(hop: &Hop<'_>) -> PinnedResolver {
-        PinnedResolver {
-            target_host: hop
-                .target
-                .host
-                .trim_matches(['[', ']'])
-                .to_ascii_lowercase(),
-            target: hop.target.address,
-            proxy_host: match hop.route {
-                Route::Direct => None,
-                Route::Proxy { url, .. } => url.host_str().map(str::to_ascii_lowercase),
-            },
-        }
-    }
-
-    async fn lookup(self, name: String) -> Result<Vec<SocketAddr>, std::io::Error> {
-        let name = name.to_ascii_lowercase();
-        if self.proxy_host.as_deref() == Some(name.as_str()) {
-            return Ok(tokio::net::lookup_host((name.as_str(), 0)).await?.collect());
-        }
-        if name == self.target_host {
-            return Ok(vec![self.target]);
-        }
-        Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            "name not vetted for replay",
-        ))
+impl reqwest::dns::Resolve for NoLookups {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async { Err(refused_lookup().into()) })
     }
 }
 
-impl reqwest::dns::Resolve for PinnedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let lookup = self.clone().lookup(name.as_str().to_owned());
-        Box::pin(async move {
-            let addresses = lookup.await?;
-            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
-        })
+impl wreq::dns::Resolve for NoLookups {
+    fn resolve(&self, _: wreq::dns::Name) -> wreq::dns::Resolving {
+        Box::pin(async { Err(refused_lookup().into()) })
     }
 }
 
-impl wreq::dns::Resolve for PinnedResolver {
-    fn resolve(&self, name: wreq::dns::Name) -> wreq::dns::Resolving {
-        let lookup = self.clone().lookup(name.as_str().to_owned());
-        Box::pin(async move {
-            let addresses = lookup.await?;
-            Ok(Box::new(addresses.into_iter()) as wreq::dns::Addrs)
-        })
+impl From<TunnelError> for TransportError {
+    fn from(error: TunnelError) -> TransportError {
+        match error {
+            TunnelError::Timeout => TransportError::Timeout,
+            TunnelError::Connect(text) => TransportError::Connect(text),
+            error if error.is_proxy() => TransportError::Proxy(error.to_string()),
+            error => TransportError::Other(error.to_string()),
+        }
     }
 }
 
@@ -160,23 +140,18 @@ fn describe(error: &dyn std::error::Error) -> String {
     text
 }
 
-async fn send_reqwest(hop: &Hop<'_>) -> Result<RawResponse, TransportError> {
-    let resolver = PinnedResolver::for_hop(hop);
-    let mut builder = reqwest::Client::builder()
+fn tunnel_unusable() -> TransportError {
+    TransportError::Other("the replay tunnel's URL is not usable".to_owned())
+}
+
+async fn send_reqwest(hop: &Hop<'_>, tunnel: &Tunnel) -> Result<RawResponse, TransportError> {
+    let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(hop.timeout)
         .connect_timeout(hop.timeout)
         .pool_max_idle_per_host(0)
-        .resolve(&resolver.target_host, resolver.target)
-        .dns_resolver(Arc::new(resolver));
-    builder = match hop.route {
-        Route::Direct => builder.no_proxy(),
-        Route::Proxy { url, .. } => builder.proxy(
-            reqwest::Proxy::all(url.as_str())
-                .map_err(|_| TransportError::Proxy("the proxy URL is not usable".to_owned()))?,
-        ),
-    };
-    let client = builder
+        .dns_resolver(Arc::new(NoLookups))
+        .proxy(reqwest::Proxy::all(tunnel.client_proxy_url()).map_err(|_| tunnel_unusable())?)
         .build()
         .map_err(|err| TransportError::Other(describe(&err.without_url())))?;
     let method = reqwest::Method::from_bytes(hop.request.method.as_bytes())
@@ -196,10 +171,6 @@ async fn send_reqwest(hop: &Hop<'_>) -> Result<RawResponse, TransportError> {
         let text = describe(&err.without_url());
         if timeout {
             TransportError::Timeout
-        } else if matches!(hop.route, Route::Proxy { .. })
-            && (connect || text.contains("proxy") || text.contains("socks"))
-        {
-            TransportError::Proxy(text)
         } else if connect {
             TransportError::Connect(text)
         } else {
@@ -231,9 +202,8 @@ async fn send_reqwest(hop: &Hop<'_>) -> Result<RawResponse, TransportError> {
     })
 }
 
-async fn send_wreq(hop: &Hop<'_>) -> Result<RawResponse, TransportError> {
-    let resolver = PinnedResolver::for_hop(hop);
-    let mut builder = wreq::Client::builder()
+async fn send_wreq(hop: &Hop<'_>, tunnel: &Tunnel) -> Result<RawResponse, TransportError> {
+    let client = wreq::Client::builder()
         .emulation(
             wreq_util::Emulation::builder()
                 .profile(chrome_profile(captured_chrome_major(hop.request)))
@@ -243,16 +213,8 @@ async fn send_wreq(hop: &Hop<'_>) -> Result<RawResponse, TransportError> {
         .timeout(hop.timeout)
         .connect_timeout(hop.timeout)
         .pool_max_idle_per_host(0)
-        .resolve(resolver.target_host.clone(), resolver.target)
-        .dns_resolver(resolver);
-    builder = match hop.route {
-        Route::Direct => builder.no_proxy(),
-        Route::Proxy { url, .. } => builder.proxy(
-            wreq::Proxy::all(url.as_str())
-                .map_err(|_| TransportError::Proxy("the proxy URL is not usable".to_owned()))?,
-        ),
-    };
-    let client = builder
+        .dns_resolver(NoLookups)
+        .proxy(wreq::Proxy::all(tunnel.client_proxy_url()).map_err(|_| tunnel_unusable())?)
         .build()
         .map_err(|err| TransportError::Other(describe(&err)))?;
     let method = wreq::Method::from_bytes(hop.request.method.as_bytes())
@@ -268,14 +230,11 @@ async fn send_wreq(hop: &Hop<'_>) -> Result<RawResponse, TransportError> {
         request = request.body(body.clone());
     }
     let classify = |err: wreq::Error| {
-        let (timeout, proxy, connect) =
-            (err.is_timeout(), err.is_proxy_connect(), err.is_connect());
+        let (timeout, connect) = (err.is_timeout(), err.is_connect() || err.is_proxy_connect());
         // The URL may carry tokens in its query; the attempt row names the endpoint already.
         let text = describe(&err.without_uri());
         if timeout {
             TransportError::Timeout
-        } else if proxy {
-            TransportError::Proxy(text)
         } else if connect {
             TransportError::Connect(text)
         } else {

@@ -23,7 +23,13 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
     let shop = LampShop::start(Duration::ZERO).await;
     let stack = TestStack::start_with(
         &recon_server::parse_targets("all")?,
-        &[("RECON_VALIDATION_ALLOW_LOOPBACK", "1")],
+        &[
+            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
+            (
+                "RECON_VALIDATION_ALLOWED_PORTS",
+                &shop.address.port().to_string(),
+            ),
+        ],
     )
     .await;
     let capture = lamp_shop::capture_of_size(&shop.base(), 2_000, 5 << 20);

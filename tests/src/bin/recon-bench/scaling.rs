@@ -49,8 +49,15 @@ async fn validation_span(shop: &LampShop, scans: usize, replicas: usize) -> Resu
         .into_iter()
         .filter(|role| *role != Role::Stage(Step::Validation))
         .collect();
-    let mut stack =
-        TestStack::start_with(&roles, &[("RECON_VALIDATION_ALLOW_LOOPBACK", "1")]).await;
+    let shop_port = shop.address.port().to_string();
+    let mut stack = TestStack::start_with(
+        &roles,
+        &[
+            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
+            ("RECON_VALIDATION_ALLOWED_PORTS", &shop_port),
+        ],
+    )
+    .await;
     let capture = lamp_shop::capture(&shop.base(), 100, 4);
     let mut ids = Vec::with_capacity(scans);
     for _ in 0..scans {
