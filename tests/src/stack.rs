@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use recon_contracts::{
     Capture, CaptureAccepted, CreateScanRequest, CreateScanResponse, EventsPage, RecordedEvent,
-    ScanView,
+    ScanView, Step, Validation,
 };
 use recon_runtime::stage::Deps;
 use recon_runtime::{db, ServerConfig};
@@ -174,6 +174,15 @@ impl TestStack {
             .text()
             .await
             .expect("metrics text")
+    }
+
+    /// The validation result stored for a scan.
+    pub async fn validation(&self, scan_id: Uuid) -> Validation {
+        let stored = db::results::load(&self.db, scan_id, Step::Validation)
+            .await
+            .expect("read the validation result")
+            .expect("a stored validation result");
+        serde_json::from_value(stored).expect("a validation result")
     }
 
     /// The shared dependencies, for running a custom stage in this world.

@@ -30,7 +30,8 @@ impl<S: Stage> Stage for ValidationQuota<S> {
         let outcome = self.0.run(&ctx.with_replay_budget(grant.requests)).await;
         let sent = match &outcome {
             Ok(output) => requests_sent(&output.result),
-            // The stage fails only while loading its inputs, before it replays anything.
+            // The stage fails while loading its inputs, before it replays anything (or, after,
+            // only if its result cannot be serialized).
             Err(_) => Some(0),
         };
         match sent {
@@ -91,14 +92,11 @@ async fn reserve(ctx: &StageContext) -> Result<Grant, StageError> {
     })
 }
 
-/// The replay requests a validation result says were sent.
-///
-/// Seam: this reads `requests_spent` (the replay budget taken, which is at least what went out).
-/// When the validation result gains its exact `requests_sent` count, read that here instead.
+/// The replay requests a validation result says were sent (`Validation::requests_sent`).
 fn requests_sent(result: &serde_json::Value) -> Option<u32> {
     Validation::deserialize(result)
         .ok()
-        .map(|validation| validation.requests_spent)
+        .map(|validation| validation.requests_sent)
 }
 
 /// Tells the report reader when the quota, not the per-scan budget, limited the replays.
@@ -141,7 +139,7 @@ mod tests {
     fn output() -> StageOutput {
         StageOutput::new(
             &Validation {
-                requests_spent: 7,
+                requests_sent: 7,
                 notes: vec!["Tiers tried, cheapest first: direct.".into()],
                 ..Validation::default()
             },
