@@ -53,7 +53,9 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
         .iter()
         .map(|(name, value)| (*name, value.as_str()))
         .collect();
+    let shop_port = shop.address.port().to_string();
     settings.push(("RECON_VALIDATION_ALLOW_LOOPBACK", "1"));
+    settings.push(("RECON_VALIDATION_ALLOWED_PORTS", &shop_port));
     let stack = TestStack::start_with(&recon_server::parse_targets("all")?, &settings).await;
     let capture = lamp_shop::capture(&shop.base(), 400, 8);
     let runs = options.runs(5);
@@ -143,6 +145,11 @@ async fn scan_once(stack: &TestStack, capture: &Capture) -> Result<Duration> {
     ensure!(
         status == ScanStatus::Complete,
         "account B's scan ended {status:?}"
+    );
+    let sent = stack.validation(scan_id).await.requests_sent;
+    ensure!(
+        sent > 0,
+        "account B's validation replayed nothing to the shop: the time would leave it out"
     );
     Ok(elapsed)
 }
