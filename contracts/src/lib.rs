@@ -10,6 +10,7 @@ pub mod drift;
 pub mod events;
 pub mod messages;
 pub mod names;
+pub mod quota;
 pub mod report;
 pub mod version;
 
@@ -20,4 +21,5 @@ pub use capture_decode::{decode_capture, decode_capture_from_reader, CaptureDeco
 pub use drift::*;
 pub use events::*;
 pub use messages::*;
+pub use quota::*;
 pub use report::*;

@@ -45,12 +45,36 @@ impl SemVer {
         })
     }
 
+    /// A version numbered as our releases are: exactly `major.minor.patch`, each a number of at
+    /// most three digits without leading zeros, no pre-release or build suffix.
+    pub fn parse_release(text: &str) -> Option<SemVer> {
+        let plain_number = |part: &str| {
+            (1..=3).contains(&part.len())
+                && part.bytes().all(|b| b.is_ascii_digit())
+                && (part == "0" || !part.starts_with('0'))
+        };
+        let parts: Vec<&str> = text.split('.').collect();
+        if parts.len() != 3 || !parts.iter().all(|part| plain_number(part)) {
+            return None;
+        }
+        SemVer::parse(text)
+    }
+
     /// The version a `browser-recon/<version>` User-Agent announces, if it is one of ours.
     pub fn from_user_agent(user_agent: &str) -> Option<SemVer> {
-        let first = user_agent.split_whitespace().next()?;
-        let version = first.strip_prefix(USER_AGENT_PRODUCT)?.strip_prefix('/')?;
-        SemVer::parse(version)
+        SemVer::parse(announced_version(user_agent)?)
     }
+
+    /// The same, only when the announced version is numbered like a release.
+    pub fn release_from_user_agent(user_agent: &str) -> Option<SemVer> {
+        SemVer::parse_release(announced_version(user_agent)?)
+    }
+}
+
+/// The text after `browser-recon/` in the first product of a User-Agent.
+fn announced_version(user_agent: &str) -> Option<&str> {
+    let first = user_agent.split_whitespace().next()?;
+    first.strip_prefix(USER_AGENT_PRODUCT)?.strip_prefix('/')
 }
 
 impl std::fmt::Display for SemVer {
@@ -80,6 +104,38 @@ mod tests {
         );
         assert_eq!(SemVer::from_user_agent("Mozilla/5.0"), None);
         assert_eq!(SemVer::from_user_agent("browser-reconx/1.0.0"), None);
+    }
+
+    #[test]
+    fn only_plain_release_numbers_are_releases() {
+        assert_eq!(SemVer::parse_release("0.3.0"), SemVer::parse("0.3.0"));
+        assert_eq!(
+            SemVer::parse_release("10.20.300"),
+            SemVer::parse("10.20.300")
+        );
+        for text in [
+            "0.3",
+            "0.3.0.1",
+            "0.3.0-rc.1",
+            "0.3.0+build",
+            "00.3.0",
+            "0.03.0",
+            "0.3.1000",
+            "0.3.x",
+            "",
+            "0..0",
+            " 0.3.0",
+        ] {
+            assert_eq!(SemVer::parse_release(text), None, "{text:?}");
+        }
+        assert_eq!(
+            SemVer::release_from_user_agent("browser-recon/0.2.9 (linux)"),
+            SemVer::parse("0.2.9")
+        );
+        assert_eq!(
+            SemVer::release_from_user_agent("browser-recon/0.2.9-dev"),
+            None
+        );
     }
 
     #[test]

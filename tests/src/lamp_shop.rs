@@ -4,6 +4,8 @@
 //! included, can run on it. The benchmarks and the large-capture tests share it.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, Query};
@@ -266,6 +268,7 @@ fn category_page(token: &str) -> String {
 pub struct LampShop {
     pub address: SocketAddr,
     shutdown: CancellationToken,
+    served: Arc<AtomicUsize>,
 }
 
 #[derive(Deserialize)]
@@ -286,6 +289,8 @@ impl LampShop {
             .expect("bind the lamp shop");
         let address = listener.local_addr().expect("lamp shop address");
         let base = format!("http://{address}");
+        let served = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&served);
         let app = Router::new()
             .route(
                 "/v1/products",
@@ -320,11 +325,14 @@ impl LampShop {
             )
             .fallback(|| async { ([("content-type", "application/javascript")], "//") })
             .layer(axum::middleware::from_fn(
-                move |request: axum::extract::Request, next: axum::middleware::Next| async move {
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
+                move |request: axum::extract::Request, next: axum::middleware::Next| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
+                        next.run(request).await.into_response()
                     }
-                    next.run(request).await.into_response()
                 },
             ));
         let shutdown = CancellationToken::new();
@@ -334,11 +342,20 @@ impl LampShop {
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await;
         });
-        LampShop { address, shutdown }
+        LampShop {
+            address,
+            shutdown,
+            served,
+        }
     }
 
     pub fn base(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Requests the shop has answered (or is answering) so far.
+    pub fn requests_served(&self) -> usize {
+        self.served.load(Ordering::SeqCst)
     }
 }
 

@@ -21,8 +21,8 @@ pub mod starter_site;
 mod websocket;
 
 pub use nats_server::NatsServer;
-pub use stack::TestStack;
-pub use websocket::websocket_events;
+pub use stack::{TestStack, UNMETERED_QUOTAS};
+pub use websocket::{connect_events, read_until_closed, websocket_events, EventSocket};
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).
 pub fn free_port() -> u16 {

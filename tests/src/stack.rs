@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use recon_contracts::{
     Capture, CaptureAccepted, CreateScanRequest, CreateScanResponse, EventsPage, RecordedEvent,
-    ScanView,
+    ScanView, Step, Validation,
 };
 use recon_runtime::stage::Deps;
 use recon_runtime::{db, ServerConfig};
@@ -17,6 +17,16 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::NatsServer;
+
+/// Quotas high enough never to refuse a test world, where one account runs many scans at once;
+/// the quota tests set their own limits over these.
+pub const UNMETERED_QUOTAS: [(&str, &str); 5] = [
+    ("RECON_QUOTA_CONCURRENT_SCANS", "1000"),
+    ("RECON_QUOTA_SCANS_PER_HOUR", "100000"),
+    ("RECON_QUOTA_CAPTURE_BYTES_PER_DAY", "1099511627776"),
+    ("RECON_QUOTA_VALIDATION_REQUESTS_PER_DAY", "10000000"),
+    ("RECON_QUOTA_WEBSOCKETS", "1000"),
+];
 
 pub struct TestStack {
     pub config: ServerConfig,
@@ -75,6 +85,11 @@ impl TestStack {
             ("RECON_SHUTDOWN_GRACE_SECS", "2".to_owned()),
         ]);
         vars.extend(
+            UNMETERED_QUOTAS
+                .iter()
+                .map(|(name, value)| (*name, (*value).to_owned())),
+        );
+        vars.extend(
             overrides
                 .iter()
                 .map(|(name, value)| (*name, (*value).to_owned())),
@@ -120,6 +135,54 @@ impl TestStack {
             }
         }
         self.servers.push(server);
+    }
+
+    /// A key of another account in this world (created on first use of `name`).
+    pub async fn account_key(&self, name: &str) -> String {
+        db::accounts::create_key(&self.db, name)
+            .await
+            .expect("create key")
+    }
+
+    /// The base URL of every api role running in this world, in start order.
+    pub fn api_replicas(&self) -> Vec<String> {
+        self.servers
+            .iter()
+            .filter_map(|server| server.api_address)
+            .map(|address| format!("http://{address}"))
+            .collect()
+    }
+
+    /// GETs `path` on the first server's operations listener (started with `RECON_OPS_LISTEN`).
+    pub async fn ops_get(&self, path: &str) -> reqwest::Response {
+        let ops = self
+            .servers
+            .first()
+            .and_then(|server| server.ops_address)
+            .expect("an operations listener: start the stack with RECON_OPS_LISTEN");
+        self.http
+            .get(format!("http://{ops}{path}"))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("GET {path} on the operations listener: {err}"))
+    }
+
+    /// The Prometheus exposition of the operations listener.
+    pub async fn ops_metrics(&self) -> String {
+        self.ops_get("/metrics")
+            .await
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
+    /// The validation result stored for a scan.
+    pub async fn validation(&self, scan_id: Uuid) -> Validation {
+        let stored = db::results::load(&self.db, scan_id, Step::Validation)
+            .await
+            .expect("read the validation result")
+            .expect("a stored validation result");
+        serde_json::from_value(stored).expect("a validation result")
     }
 
     /// The shared dependencies, for running a custom stage in this world.

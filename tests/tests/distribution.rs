@@ -99,8 +99,14 @@ async fn the_legacy_completion_is_accepted_until_its_sunset_then_gone() {
 
 #[tokio::test]
 async fn client_versions_are_counted_from_the_user_agent() {
-    let stack =
-        TestStack::start_with(&[Role::Api], &[("RECON_MINIMUM_CLI_VERSION", "0.2.0")]).await;
+    let stack = TestStack::start_with(
+        &[Role::Api],
+        &[
+            ("RECON_MINIMUM_CLI_VERSION", "0.2.0"),
+            ("RECON_OPS_LISTEN", "127.0.0.1:0"),
+        ],
+    )
+    .await;
     for agent in ["browser-recon/0.2.9", "browser-recon/0.3.0", "curl/8.0"] {
         let response = stack
             .http
@@ -111,15 +117,7 @@ async fn client_versions_are_counted_from_the_user_agent() {
             .expect("GET /version");
         assert_eq!(response.status(), 200);
     }
-    let metrics = stack
-        .http
-        .get(stack.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = stack.ops_metrics().await;
     for series in [
         "recon_client_requests_total{version=\"0.2.9\"}",
         "recon_client_requests_total{version=\"0.3.0\"}",

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use recon_analysis::analyze;
-use recon_contracts::{Detection, Step, StepStatus, Validation, Verdict};
+use recon_contracts::{Detection, Step, StepStatus, Verdict};
 use recon_tests::lamp_shop::{self, LampShop};
 use recon_tests::TestStack;
 
@@ -86,14 +86,7 @@ async fn a_large_capture_scans_end_to_end_with_validation_against_the_live_shop(
         (Step::Render, StepStatus::Complete)
     );
 
-    let (result,): (serde_json::Value,) = sqlx::query_as(
-        "SELECT result FROM stage_results WHERE scan_id = $1 AND stage = 'validation'",
-    )
-    .bind(scan_id)
-    .fetch_one(&stack.db)
-    .await
-    .unwrap();
-    let validation: Validation = serde_json::from_value(result).unwrap();
+    let validation = stack.validation(scan_id).await;
     let passed: Vec<&str> = validation
         .results
         .iter()

@@ -1,6 +1,8 @@
-//! Operations: the orphan sweep (alone and with two sweepers racing), and the operations
-//! listener's /healthz, /readyz and Prometheus /metrics after a real scan.
+//! Operations: the orphan sweep (alone and with two sweepers racing), the operations
+//! listener's /healthz, /readyz and Prometheus /metrics after a real scan, and what of that the
+//! public api port does not show: no /metrics, no dependency error text, no made-up versions.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use recon_contracts::{ScanStatus, Step, StepStatus};
@@ -137,36 +139,15 @@ async fn every_role_serves_health_readiness_and_metrics_on_the_ops_listener() {
         .wait_for_terminal(scan_id, Duration::from_secs(60))
         .await;
 
-    let ops = stack.servers[0].ops_address.expect("ops listener bound");
-    let base = format!("http://{ops}");
-    let health = stack
-        .http
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .expect("healthz");
-    assert_eq!(health.status(), 200);
-    let ready = stack
-        .http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    assert_eq!(stack.ops_get("/healthz").await.status(), 200);
+    let ready = stack.ops_get("/readyz").await;
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.expect("readyz json");
     assert_eq!(body["checks"]["database"], "ok");
     assert_eq!(body["checks"]["nats"], "ok");
     assert_eq!(body["checks"]["blob_store"], "ok");
 
-    let metrics = stack
-        .http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = stack.ops_metrics().await;
     for step in Step::ALL {
         let series = format!(
             "recon_stage_messages_total{{stage=\"{}\",outcome=\"processed\"}}",
@@ -183,13 +164,98 @@ async fn every_role_serves_health_readiness_and_metrics_on_the_ops_listener() {
     ] {
         assert!(metrics.contains(expected), "no {expected} in\n{metrics}");
     }
-    // The api serves the same exposition on its own port.
+    // Not on the public port.
     let api_metrics = stack
         .http
         .get(stack.url("/metrics"))
         .send()
         .await
         .expect("api metrics");
-    assert_eq!(api_metrics.status(), 200);
+    assert_eq!(api_metrics.status(), 404);
+    stack.stop().await;
+}
+
+/// The `version` labels of the client-requests series in an exposition.
+fn version_labels(metrics: &str) -> BTreeSet<String> {
+    metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("recon_client_requests_total{version=\""))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_made_up_user_agents_add_no_version_label() {
+    let stack = TestStack::start_with(&[Role::Api], &[("RECON_OPS_LISTEN", "127.0.0.1:0")]).await;
+    let version = |agent: String| {
+        let request = stack
+            .http
+            .get(stack.url("/version"))
+            .header("user-agent", agent);
+        async move { request.send().await.expect("GET /version").status() }
+    };
+    // A real CLI and a browser first: their labels are the ones expected.
+    assert_eq!(version(recon_contracts::version::user_agent()).await, 200);
+    assert_eq!(version("Mozilla/5.0".to_owned()).await, 200);
+    let before = version_labels(&stack.ops_metrics().await);
+    assert!(
+        before.contains(recon_contracts::version::VERSION),
+        "{before:?}"
+    );
+    assert!(before.contains("other"), "{before:?}");
+
+    let agents: Vec<String> = (0..1000)
+        .map(|index| match index % 8 {
+            0 => format!("browser-recon/{}.0.0", 1 + index),
+            1 => format!("browser-recon/0.3.{}", 1 + index),
+            2 => format!("browser-recon/0.3.0-rc.{index}"),
+            3 => format!("browser-recon/0.2.{index}+build"),
+            4 => format!("browser-recon/0.2.0{index}"),
+            5 => format!("browser-recon/0.{index}"),
+            6 => format!("browser-recon/{index}"),
+            _ => format!("scraper-{index}/1.0"),
+        })
+        .collect();
+    let distinct: BTreeSet<&String> = agents.iter().collect();
+    assert_eq!(distinct.len(), 1000);
+    for chunk in agents.chunks(50) {
+        let statuses = futures::future::join_all(chunk.iter().cloned().map(version)).await;
+        assert!(statuses.iter().all(|status| status.is_success()));
+    }
+    let after = version_labels(&stack.ops_metrics().await);
+    assert_eq!(after, before, "new version labels appeared");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_public_readiness_probe_names_failing_checks_without_their_error_text() {
+    let stack = TestStack::start_with(&[Role::Api], &[("RECON_OPS_LISTEN", "127.0.0.1:0")]).await;
+    // The blob store's directory disappears under the running server.
+    let blobs = stack.data_dir.path().join("blobs");
+    std::fs::remove_dir_all(&blobs).expect("remove the blob directory");
+    let public = stack
+        .http
+        .get(stack.url("/readyz"))
+        .send()
+        .await
+        .expect("public readyz");
+    assert_eq!(public.status(), 503);
+    let public: serde_json::Value = public.json().await.expect("json");
+    assert_eq!(public["checks"]["blob_store"], "failing", "{public}");
+    assert_eq!(public["checks"]["database"], "ok", "{public}");
+    let path = blobs.display().to_string();
+    assert!(!public.to_string().contains(&path), "{public}");
+
+    let detailed = stack.ops_get("/readyz").await;
+    assert_eq!(detailed.status(), 503);
+    let detailed: serde_json::Value = detailed.json().await.expect("json");
+    let text = detailed["checks"]["blob_store"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.contains(&path),
+        "the operations listener keeps the details: {detailed}"
+    );
     stack.stop().await;
 }

@@ -1,9 +1,10 @@
 //! Every failure of the api becomes a status code and a JSON `{error: {code, message}}` body.
 
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use recon_contracts::{ErrorBody, ErrorDetail, LimitExceeded};
+use recon_contracts::{ErrorBody, ErrorDetail, LimitExceeded, QuotaErrorBody, QuotaErrorDetail};
+use recon_runtime::quota::{whole_seconds, Exceeded, QuotaError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -32,6 +33,10 @@ pub enum ApiError {
     Timeout(String),
     #[error("request target longer than {limit} bytes")]
     UriTooLong { limit: usize },
+    /// The account is over one of its quotas: 429 with Retry-After, or 413 when the request
+    /// alone is more than the quota allows.
+    #[error("{}", .0.message())]
+    QuotaExceeded(Exceeded),
     /// A dependency (database, NATS, blob store) is down: retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -71,6 +76,10 @@ impl ApiError {
             ApiError::Gone(_) => (StatusCode::GONE, "gone"),
             ApiError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             ApiError::UriTooLong { .. } => (StatusCode::URI_TOO_LONG, "uri_too_long"),
+            ApiError::QuotaExceeded(exceeded) if exceeded.retry_after.is_none() => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded")
+            }
+            ApiError::QuotaExceeded(_) => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -87,9 +96,21 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<QuotaError> for ApiError {
+    fn from(err: QuotaError) -> Self {
+        match err {
+            QuotaError::Exceeded(exceeded) => ApiError::QuotaExceeded(exceeded),
+            QuotaError::Database(err) => err.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        if let ApiError::QuotaExceeded(exceeded) = &self {
+            return quota_response(status, code, exceeded);
+        }
         match &self {
             ApiError::Internal(detail) => tracing::error!(detail, "internal error"),
             ApiError::Unavailable(detail) => tracing::warn!(detail, "dependency unavailable"),
@@ -108,4 +129,34 @@ impl IntoResponse for ApiError {
         };
         (status, Json(body)).into_response()
     }
+}
+
+/// The 429 (or 413) of a quota: the error body with the quota named, and Retry-After.
+fn quota_response(status: StatusCode, code: &str, exceeded: &Exceeded) -> Response {
+    recon_runtime::metrics::metrics().count_quota_refusal(exceeded.quota);
+    let retry_after_secs = exceeded.retry_after.map(whole_seconds);
+    let body = QuotaErrorBody {
+        error: QuotaErrorDetail {
+            detail: ErrorDetail {
+                code: code.to_owned(),
+                message: exceeded.message(),
+            },
+            quota: exceeded.quota,
+            limit: exceeded.limit,
+            used: exceeded.used,
+            retry_after_secs,
+        },
+    };
+    let mut response = (status, Json(body)).into_response();
+    if let Some(retry_after) = exceeded.retry_after {
+        response
+            .extensions_mut()
+            .insert(crate::pace::RefusalPace::until(retry_after));
+    }
+    if let Some(seconds) = retry_after_secs {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    }
+    response
 }

@@ -1,15 +1,25 @@
 //! Records every request's latency by route pattern and status, and counts requests by the CLI
-//! version in their User-Agent.
+//! version in their User-Agent. The User-Agent is the client's to choose, so only released
+//! versions become a label: numbered like a release, no newer than the latest one advertised,
+//! and at most [`MAX_VERSION_LABELS`] of them; everything else counts as `other`.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use recon_contracts::version::SemVer;
 use recon_runtime::metrics::{metrics, HttpLabels, VersionLabels};
 
-pub async fn record(request: Request, next: Next) -> Response {
+use crate::AppState;
+
+/// The most distinct versions ever labelled: a bound on the series however many releases below
+/// the latest someone claims to run.
+pub const MAX_VERSION_LABELS: usize = 64;
+const OTHER: &str = "other";
+
+pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
     let route = request
@@ -17,14 +27,13 @@ pub async fn record(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|path| path.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let version = request
+    let announced = request
         .headers()
         .get(axum::http::header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
-        .and_then(SemVer::from_user_agent)
-        .map(|version| version.to_string())
-        .unwrap_or_else(|| "other".to_owned());
-    log_first_sighting(&version);
+        .and_then(SemVer::release_from_user_agent);
+    let latest = SemVer::parse(&state.settings.versions.latest_cli);
+    let version = version_label(&SEEN, announced, latest);
     metrics()
         .client_requests
         .get_or_create(&VersionLabels { version })
@@ -41,15 +50,77 @@ pub async fn record(request: Request, next: Next) -> Response {
     response
 }
 
-/// Logs each client version once per process, so the log shows which CLIs are in use without a
-/// line per request.
-fn log_first_sighting(version: &str) {
-    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let Ok(mut seen) = SEEN.lock() else {
-        return;
+/// The versions labelled so far in this process.
+static SEEN: Mutex<Vec<SemVer>> = Mutex::new(Vec::new());
+
+/// The label of a request announcing `announced` (a release-numbered version, if any). Logs each
+/// version's first request, so the log shows which CLIs are in use without a line per request.
+fn version_label(
+    seen: &Mutex<Vec<SemVer>>,
+    announced: Option<SemVer>,
+    latest: Option<SemVer>,
+) -> String {
+    let (Some(version), Some(latest)) = (announced, latest) else {
+        return OTHER.to_owned();
     };
-    if seen.len() < 256 && !seen.iter().any(|known| known == version) {
-        seen.push(version.to_owned());
+    if version > latest {
+        return OTHER.to_owned();
+    }
+    let Ok(mut seen) = seen.lock() else {
+        return OTHER.to_owned();
+    };
+    if !seen.contains(&version) {
+        if seen.len() >= MAX_VERSION_LABELS {
+            return OTHER.to_owned();
+        }
+        seen.push(version);
         tracing::info!(client_version = %version, "first request from this client version");
+    }
+    version.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(seen: &Mutex<Vec<SemVer>>, user_agent: &str) -> String {
+        version_label(
+            seen,
+            SemVer::release_from_user_agent(user_agent),
+            SemVer::parse("0.3.0"),
+        )
+    }
+
+    #[test]
+    fn releases_up_to_the_latest_are_labelled() {
+        let seen = Mutex::new(Vec::new());
+        assert_eq!(label(&seen, "browser-recon/0.3.0"), "0.3.0");
+        assert_eq!(label(&seen, "browser-recon/0.2.9 (linux)"), "0.2.9");
+        assert_eq!(label(&seen, "browser-recon/0.2.9"), "0.2.9");
+        for other in [
+            "browser-recon/0.3.1",
+            "browser-recon/9.0.0",
+            "browser-recon/0.3.0-rc.1",
+            "browser-recon/0.3",
+            "browser-recon/0.2.0009",
+            "curl/8.0",
+            "",
+        ] {
+            assert_eq!(label(&seen, other), OTHER, "{other:?}");
+        }
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_labels_are_bounded_even_for_claimed_old_releases() {
+        let seen = Mutex::new(Vec::new());
+        let labelled = (0..1000)
+            .map(|patch| label(&seen, &format!("browser-recon/0.2.{patch}")))
+            .filter(|label| label != OTHER)
+            .count();
+        assert_eq!(labelled, MAX_VERSION_LABELS);
+        assert_eq!(seen.lock().unwrap().len(), MAX_VERSION_LABELS);
+        // Versions labelled before the bound keep their label.
+        assert_eq!(label(&seen, "browser-recon/0.2.0"), "0.2.0");
     }
 }

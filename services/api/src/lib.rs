@@ -11,13 +11,15 @@ mod http_metrics;
 mod ingest;
 mod notify;
 pub mod ops;
+mod pace;
 mod routes;
 mod serve;
+mod socket_leases;
 mod state;
 
 use std::net::SocketAddr;
 
-use recon_runtime::config::{HttpSettings, VersionPolicy};
+use recon_runtime::config::{HttpSettings, VersionPolicy, WebSocketSettings};
 use recon_runtime::stage::Deps;
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +35,8 @@ pub struct ApiSettings {
     pub versions: VersionPolicy,
     /// Header deadline, header caps and body timeouts of the listener.
     pub http: HttpSettings,
+    /// Idle and lifetime limits of the events WebSockets.
+    pub websockets: WebSocketSettings,
 }
 
 pub struct Application {
@@ -63,8 +67,13 @@ impl Application {
 
     /// Serves until `shutdown` fires, then drains open requests.
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let notifier = notify::spawn_listener(self.state.deps.db.clone(), shutdown.clone());
-        let state = self.state.with_notifier(notifier);
+        let state = self.state;
+        notify::spawn_listener(
+            state.deps.db.clone(),
+            state.wakeups.clone(),
+            shutdown.clone(),
+        );
+        state.socket_leases.spawn_renewal(shutdown.clone());
         let http = state.settings.http.clone();
         let grace = state.deps.pipeline.shutdown_grace;
         let app = routes::router(state);

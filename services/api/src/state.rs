@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use recon_runtime::stage::Deps;
-use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::ingest::Decoder;
+use crate::notify::Wakeups;
+use crate::socket_leases::SocketLeases;
 use crate::ApiSettings;
 
 #[derive(Clone)]
@@ -14,26 +15,23 @@ pub struct AppState {
     pub deps: Deps,
     pub settings: Arc<ApiSettings>,
     pub public_url: Arc<str>,
-    /// Scan ids with a newly recorded event (fed by Postgres LISTEN).
-    pub new_events: broadcast::Sender<Uuid>,
+    /// The WebSockets waiting for their scan's next event (woken by the Postgres listener).
+    pub wakeups: Wakeups,
+    /// This replica's open WebSockets, as the quota counts them.
+    pub socket_leases: SocketLeases,
     pub decoder: Decoder,
 }
 
 impl AppState {
     pub fn new(deps: Deps, settings: ApiSettings, public_url: String) -> AppState {
-        let (new_events, _) = broadcast::channel(1024);
         AppState {
+            socket_leases: SocketLeases::new(deps.db.clone()),
             deps,
             settings: Arc::new(settings),
             public_url: public_url.trim_end_matches('/').into(),
-            new_events,
+            wakeups: Wakeups::new(),
             decoder: Decoder::new(),
         }
-    }
-
-    pub fn with_notifier(mut self, new_events: broadcast::Sender<Uuid>) -> AppState {
-        self.new_events = new_events;
-        self
     }
 
     pub fn report_url(&self, slug: &str) -> String {

@@ -33,6 +33,55 @@ pub struct ServerConfig {
     pub limits: CaptureLimits,
     pub versions: VersionPolicy,
     pub http: HttpSettings,
+    pub quotas: QuotaSettings,
+    pub websockets: WebSocketSettings,
+}
+
+/// Each account's share of the service (DESIGN.md § Trust boundary). Over a quota, the api
+/// answers 429 with Retry-After; validation replays only what the daily quota has left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaSettings {
+    /// Scans of one account in processing at once (captures accepted, not yet ended).
+    pub concurrent_scans: u64,
+    /// Scans one account may create in a sliding hour.
+    pub scans_per_hour: u64,
+    /// Bytes of captures (as stored, gzip) one account may upload in a sliding 24 hours.
+    pub capture_bytes_per_day: u64,
+    /// Replay requests validation may send for one account in a sliding 24 hours.
+    pub validation_requests_per_day: u64,
+    /// WebSockets one account may hold open at once.
+    pub websockets: u64,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        QuotaSettings {
+            concurrent_scans: 2,
+            scans_per_hour: 60,
+            capture_bytes_per_day: 1 << 30,
+            validation_requests_per_day: 2_000,
+            websockets: 8,
+        }
+    }
+}
+
+/// How long an events WebSocket may stay open; the server closes it with a close frame saying
+/// why, and the CLI carries on by polling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSocketSettings {
+    /// Closed after this long without an event to send.
+    pub idle_timeout: Duration,
+    /// Closed this long after it opened, busy or not.
+    pub max_lifetime: Duration,
+}
+
+impl Default for WebSocketSettings {
+    fn default() -> Self {
+        WebSocketSettings {
+            idle_timeout: Duration::from_secs(600),
+            max_lifetime: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// How the HTTP listeners (api and ops) protect themselves from slow or oversized requests.
@@ -325,6 +374,8 @@ impl ServerConfig {
             )?,
         };
         let http = http_settings(&get)?;
+        let quotas = quota_settings(&get)?;
+        let websockets = websocket_settings(&get)?;
         Ok(ServerConfig {
             database_url: required(&get, "DATABASE_URL")?,
             nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".to_owned()),
@@ -345,22 +396,52 @@ impl ServerConfig {
             limits,
             versions,
             http,
+            quotas,
+            websockets,
         })
     }
 }
 
+fn quota_settings(get: &impl Fn(&str) -> Option<String>) -> Result<QuotaSettings, ConfigError> {
+    let defaults = QuotaSettings::default();
+    Ok(QuotaSettings {
+        concurrent_scans: parse_or(
+            get,
+            "RECON_QUOTA_CONCURRENT_SCANS",
+            Some(defaults.concurrent_scans),
+        )?,
+        scans_per_hour: parse_or(
+            get,
+            "RECON_QUOTA_SCANS_PER_HOUR",
+            Some(defaults.scans_per_hour),
+        )?,
+        capture_bytes_per_day: parse_or(
+            get,
+            "RECON_QUOTA_CAPTURE_BYTES_PER_DAY",
+            Some(defaults.capture_bytes_per_day),
+        )?,
+        validation_requests_per_day: parse_or(
+            get,
+            "RECON_QUOTA_VALIDATION_REQUESTS_PER_DAY",
+            Some(defaults.validation_requests_per_day),
+        )?,
+        websockets: parse_or(get, "RECON_QUOTA_WEBSOCKETS", Some(defaults.websockets))?,
+    })
+}
+
+fn websocket_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<WebSocketSettings, ConfigError> {
+    let defaults = WebSocketSettings::default();
+    Ok(WebSocketSettings {
+        idle_timeout: positive_seconds(get, "RECON_WS_IDLE_TIMEOUT_SECS", defaults.idle_timeout)?,
+        max_lifetime: positive_seconds(get, "RECON_WS_MAX_LIFETIME_SECS", defaults.max_lifetime)?,
+    })
+}
+
 fn http_settings(get: &impl Fn(&str) -> Option<String>) -> Result<HttpSettings, ConfigError> {
     let defaults = HttpSettings::default();
-    let positive = |variable: &'static str, default: Duration| {
-        let value = seconds(get, variable, default)?;
-        if value.is_zero() {
-            return Err(ConfigError {
-                variable,
-                problem: "must be more than 0 seconds".to_owned(),
-            });
-        }
-        Ok(value)
-    };
+    let positive = |variable, default| positive_seconds(get, variable, default);
     let settings = HttpSettings {
         header_read_timeout: positive(
             "RECON_HEADER_READ_TIMEOUT_SECS",
@@ -444,6 +525,21 @@ fn seconds(
         variable,
         problem: format!("{value} is not a valid number of seconds"),
     })
+}
+
+fn positive_seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let value = seconds(get, variable, default)?;
+    if value.is_zero() {
+        return Err(ConfigError {
+            variable,
+            problem: "must be more than 0 seconds".to_owned(),
+        });
+    }
+    Ok(value)
 }
 
 fn millis(
@@ -610,6 +706,41 @@ mod tests {
         let names: std::collections::HashSet<_> =
             Limit::ALL.into_iter().map(bound_variable).collect();
         assert_eq!(names.len(), Limit::ALL.len());
+    }
+
+    #[test]
+    fn quotas_and_socket_limits_have_defaults_and_are_read() {
+        let defaults = config(&[("DATABASE_URL", "x")]).unwrap();
+        assert_eq!(defaults.quotas, QuotaSettings::default());
+        assert_eq!(defaults.websockets, WebSocketSettings::default());
+        let config = config(&[
+            ("DATABASE_URL", "x"),
+            ("RECON_QUOTA_CONCURRENT_SCANS", "3"),
+            ("RECON_QUOTA_SCANS_PER_HOUR", "10"),
+            ("RECON_QUOTA_CAPTURE_BYTES_PER_DAY", "1048576"),
+            ("RECON_QUOTA_VALIDATION_REQUESTS_PER_DAY", "0"),
+            ("RECON_QUOTA_WEBSOCKETS", "1"),
+            ("RECON_WS_IDLE_TIMEOUT_SECS", "1.5"),
+            ("RECON_WS_MAX_LIFETIME_SECS", "60"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.quotas,
+            QuotaSettings {
+                concurrent_scans: 3,
+                scans_per_hour: 10,
+                capture_bytes_per_day: 1 << 20,
+                validation_requests_per_day: 0,
+                websockets: 1,
+            }
+        );
+        assert_eq!(config.websockets.idle_timeout, Duration::from_millis(1500));
+        assert_eq!(config.websockets.max_lifetime, Duration::from_secs(60));
+        assert_each_refused(&[
+            ("RECON_QUOTA_SCANS_PER_HOUR", "-1"),
+            ("RECON_QUOTA_WEBSOCKETS", "lots"),
+            ("RECON_WS_IDLE_TIMEOUT_SECS", "0"),
+        ]);
     }
 
     #[test]

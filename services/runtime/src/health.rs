@@ -1,5 +1,6 @@
 //! Readiness of a process: its database, NATS connection and blob store answer. Served at
-//! `/readyz` by the api and by every role's operations listener.
+//! `/readyz` by every role's operations listener with each failure's text, and by the api's
+//! public port with only which checks fail: error text names hosts, paths and versions.
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,8 +13,37 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Readiness {
     pub ready: bool,
-    /// `{"status": "ready"|"not_ready", "checks": {...}}`.
-    pub body: Value,
+    checks: [(&'static str, Result<(), String>); 3],
+}
+
+impl Readiness {
+    /// `{"status": "ready"|"not_ready", "checks": {name: "ok" | error text}}`.
+    pub fn detailed_body(&self) -> Value {
+        self.body(|err| json!(err))
+    }
+
+    /// The same with `"failing"` in place of each error's text.
+    pub fn public_body(&self) -> Value {
+        self.body(|_| json!("failing"))
+    }
+
+    fn body(&self, failure: impl Fn(&str) -> Value) -> Value {
+        let checks: serde_json::Map<String, Value> = self
+            .checks
+            .iter()
+            .map(|(name, result)| {
+                let value = match result {
+                    Ok(()) => json!("ok"),
+                    Err(err) => failure(err),
+                };
+                ((*name).to_owned(), value)
+            })
+            .collect();
+        json!({
+            "status": if self.ready { "ready" } else { "not_ready" },
+            "checks": checks,
+        })
+    }
 }
 
 pub async fn readiness(deps: &Deps) -> Readiness {
@@ -31,20 +61,9 @@ pub async fn readiness(deps: &Deps) -> Readiness {
         Err("not connected".to_owned())
     };
     let ready = database.is_ok() && blob.is_ok() && nats.is_ok();
-    let describe = |result: &Result<(), String>| match result {
-        Ok(()) => json!("ok"),
-        Err(err) => json!(err),
-    };
     Readiness {
         ready,
-        body: json!({
-            "status": if ready { "ready" } else { "not_ready" },
-            "checks": {
-                "database": describe(&database),
-                "nats": describe(&nats),
-                "blob_store": describe(&blob),
-            }
-        }),
+        checks: [("database", database), ("nats", nats), ("blob_store", blob)],
     }
 }
 
@@ -52,4 +71,34 @@ async fn with_timeout(check: impl Future<Output = Result<(), String>>) -> Result
     tokio::time::timeout(CHECK_TIMEOUT, check)
         .await
         .unwrap_or_else(|_| Err("timed out".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_body_names_failing_checks_without_their_text() {
+        let readiness = Readiness {
+            ready: false,
+            checks: [
+                (
+                    "database",
+                    Err("connection to 10.0.0.7:5432 refused".to_owned()),
+                ),
+                ("nats", Ok(())),
+                ("blob_store", Ok(())),
+            ],
+        };
+        let public = readiness.public_body();
+        assert_eq!(public["status"], "not_ready");
+        assert_eq!(public["checks"]["database"], "failing");
+        assert_eq!(public["checks"]["nats"], "ok");
+        assert!(!public.to_string().contains("10.0.0.7"), "{public}");
+        let detailed = readiness.detailed_body();
+        assert_eq!(
+            detailed["checks"]["database"],
+            "connection to 10.0.0.7:5432 refused"
+        );
+    }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod nats;
+pub mod quota;
 pub mod secrets;
 pub mod stage;
 pub mod step;

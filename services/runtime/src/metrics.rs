@@ -1,5 +1,6 @@
 //! Prometheus metrics of every role, in one registry per process: HTTP latency, stage duration
-//! and outcomes, consumer lag, scans by status, client versions. `/metrics` renders them.
+//! and outcomes, consumer lag, scans by status, client versions, quota refusals. `/metrics` on
+//! the operations listener renders them.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -42,6 +43,11 @@ pub struct VersionLabels {
     pub version: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QuotaLabels {
+    pub quota: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -53,6 +59,7 @@ pub struct Metrics {
     pub scans: Family<StatusLabels, Gauge>,
     pub client_requests: Family<VersionLabels, Counter>,
     pub orphans_swept: Counter,
+    pub quota_refusals: Family<QuotaLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -106,7 +113,7 @@ impl Metrics {
         let client_requests = Family::<VersionLabels, Counter>::default();
         registry.register(
             "client_requests",
-            "API requests by the CLI version of their User-Agent (`other` for non-CLI clients)",
+            "API requests by the CLI version of their User-Agent (`other` for non-CLI clients and versions that are not releases)",
             client_requests.clone(),
         );
         let orphans_swept = Counter::default();
@@ -114,6 +121,12 @@ impl Metrics {
             "orphans_swept",
             "Scans stuck in processing that the sweep marked errored",
             orphans_swept.clone(),
+        );
+        let quota_refusals = Family::<QuotaLabels, Counter>::default();
+        registry.register(
+            "quota_refusals",
+            "Requests refused because their account was over a quota, by quota",
+            quota_refusals.clone(),
         );
         Metrics {
             registry,
@@ -124,7 +137,16 @@ impl Metrics {
             scans,
             client_requests,
             orphans_swept,
+            quota_refusals,
         }
+    }
+
+    pub fn count_quota_refusal(&self, quota: recon_contracts::Quota) {
+        self.quota_refusals
+            .get_or_create(&QuotaLabels {
+                quota: quota.as_str().to_owned(),
+            })
+            .inc();
     }
 
     pub fn observe_stage(&self, stage: &str, outcome: &str, elapsed: Duration) {

@@ -15,7 +15,9 @@ use tracing::{info, warn, Instrument};
 use uuid::Uuid;
 
 use crate::blob::BlobStore;
-use crate::config::{CaptureLimits, PipelineSettings, RetentionSettings, ValidationSettings};
+use crate::config::{
+    CaptureLimits, PipelineSettings, QuotaSettings, RetentionSettings, ValidationSettings,
+};
 use crate::db::{self, scans::ScanRecord};
 use crate::nats::{Bus, BusError};
 use crate::secrets::{ProxySecrets, SecretsStore};
@@ -33,6 +35,7 @@ pub struct Deps {
     pub limits: CaptureLimits,
     pub validation: ValidationSettings,
     pub retention: RetentionSettings,
+    pub quotas: QuotaSettings,
 }
 
 /// What a stage hands back: its result (stored in `stage_results`) and a one-line summary for
@@ -113,6 +116,20 @@ impl StageContext {
 
     pub fn validation_settings(&self) -> &ValidationSettings {
         &self.deps.validation
+    }
+
+    /// The same run with at most `max_requests` replay requests (what the account's quota
+    /// leaves; see `quota::validation`).
+    pub fn with_replay_budget(&self, max_requests: u32) -> StageContext {
+        let mut deps = self.deps.clone();
+        deps.validation.max_requests_per_scan =
+            deps.validation.max_requests_per_scan.min(max_requests);
+        StageContext::new(self.scan.clone(), deps)
+    }
+
+    /// For the runtime's own wrappers around a stage; stages get their inputs from the methods.
+    pub(crate) fn deps(&self) -> &Deps {
+        &self.deps
     }
 
     pub fn retention_settings(&self) -> &RetentionSettings {

@@ -1,5 +1,6 @@
-//! Periodic work beside the roles: the orphan sweep and the scans-by-status gauge (with the api
-//! role), and the consumer-lag gauge of every consumer this process pulls from.
+//! Periodic work beside the roles: the orphan sweep, the pruning of quota usage no window counts
+//! any more, and the scans-by-status gauge (with the api role), and the consumer-lag gauge of
+//! every consumer this process pulls from.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::Role;
 
 const LAG_SAMPLE_EVERY: Duration = Duration::from_secs(15);
 
-/// The sweep at start-up and then every `sweep_interval`; the scans gauge with it.
+/// The sweep at start-up and then every `sweep_interval`; the pruning and scans gauge with it.
 pub async fn run_sweeper(deps: Deps, shutdown: CancellationToken) {
     let every = deps.pipeline.sweep_interval;
     loop {
@@ -23,6 +24,9 @@ pub async fn run_sweeper(deps: Deps, shutdown: CancellationToken) {
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "orphan sweep failed; will retry"),
+        }
+        if let Err(err) = recon_runtime::quota::prune(&deps.db).await {
+            tracing::warn!(error = %err, "cannot prune old quota usage; will retry");
         }
         sample_scans(&deps).await;
         tokio::select! {

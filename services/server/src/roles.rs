@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use recon_contracts::Step;
+use recon_runtime::quota::validation::ValidationQuota;
 use recon_runtime::stage::{run_stage, Deps};
 use recon_runtime::{blob, db, nats::Bus, secrets, ServerConfig, Stage};
 use tokio::task::JoinSet;
@@ -120,6 +121,7 @@ pub async fn start(
                     public_url: config.public_url.clone(),
                     versions: config.versions.clone(),
                     http: config.http.clone(),
+                    websockets: config.websockets.clone(),
                 };
                 let app = recon_api::Application::build(settings, deps)
                     .await
@@ -139,10 +141,11 @@ pub async fn start(
             Role::Stage(Step::IntentFilter) => {
                 spawn_stage(&mut tasks, deps, recon_intent::IntentStage, shutdown)
             }
+            // The account's daily validation quota is reserved around each run.
             Role::Stage(Step::Validation) => spawn_stage(
                 &mut tasks,
                 deps,
-                recon_validation::ValidationStage,
+                ValidationQuota(recon_validation::ValidationStage),
                 shutdown,
             ),
             Role::Stage(Step::Scrub) => {
@@ -233,6 +236,7 @@ pub async fn open_deps(config: &ServerConfig) -> anyhow::Result<Deps> {
         limits: config.limits.clone(),
         validation: config.validation.clone(),
         retention: config.retention.clone(),
+        quotas: config.quotas.clone(),
     })
 }
 

@@ -1,9 +1,11 @@
-//! `GET /account`: whose API key this is, so `recon login` can check a key before saving it.
+//! `GET /account`: whose API key this is (so `recon login` can check a key before saving it),
+//! and the account's quotas: each limit and what the account uses of it now.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use serde_json::{json, Value};
+use recon_contracts::AccountView;
+use recon_runtime::{db, quota};
 
 use crate::auth::Account;
 use crate::{ApiError, AppState};
@@ -15,10 +17,8 @@ pub async fn show(
     State(state): State<AppState>,
     Account(account_id): Account,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let name: String = sqlx::query_scalar("SELECT name FROM accounts WHERE id = $1")
-        .bind(account_id)
-        .fetch_optional(&state.deps.db)
+) -> Result<Json<AccountView>, ApiError> {
+    let name = db::accounts::name(&state.deps.db, account_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
     // The extractor accepted the key, so the header is there and well formed.
@@ -28,5 +28,10 @@ pub async fn show(
         .and_then(|value| value.split_whitespace().nth(1))
         .map(|key| key.chars().take(SHOWN_KEY_CHARS).collect())
         .unwrap_or_default();
-    Ok(Json(json!({"account": name, "key_prefix": key_prefix})))
+    let quotas = quota::account_quotas(&state.deps.db, account_id, &state.deps.quotas).await?;
+    Ok(Json(AccountView {
+        account: name,
+        key_prefix,
+        quotas,
+    }))
 }

@@ -2,13 +2,20 @@
 //! 202 — all or nothing. The scan row stays locked from check to commit, and the pipeline
 //! message is published before the commit: if the commit then fails, the retried upload
 //! republishes with the same `Nats-Msg-Id` and JetStream drops the duplicate.
+//!
+//! Quotas: concurrent scans and capture bytes per day. Checked once before the body is read
+//! (an account over quota costs no decoding), then again under the account lock in the
+//! transaction that turns the scan `processing` and records the bytes.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use recon_contracts::{names, CaptureAccepted, ScanStatus};
+use recon_contracts::{names, CaptureAccepted, Quota, ScanStatus};
 use recon_runtime::db::scans;
+use recon_runtime::{db, quota};
+use sqlx::PgConnection;
+use uuid::Uuid;
 
 use crate::auth::Account;
 use crate::{body, ApiError, AppState};
@@ -23,11 +30,22 @@ pub async fn upload(
     let scan_id = super::scan_id(&id)?;
     let limits = &state.deps.limits;
     // Unknown scans are refused before the body is read.
-    scans::get_for_account(&state.deps.db, scan_id, account_id)
+    let scan = scans::get_for_account(&state.deps.db, scan_id, account_id)
         .await?
         .ok_or_else(ApiError::scan_not_found)?;
-
     let gzip = body::is_gzip(&headers)?;
+    // A retried upload of a queued scan is answered below without counting again.
+    if scan.status == ScanStatus::Created {
+        // A gzip body is stored as sent, so its announced length is what it will count.
+        let announced = headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+            .filter(|_| gzip)
+            .unwrap_or(1);
+        let mut conn = state.deps.db.acquire().await?;
+        check_quotas(&mut conn, &state, account_id, announced).await?;
+    }
+
     let wire = body::read_limited(
         request_body,
         &headers,
@@ -62,14 +80,24 @@ pub async fn upload(
             ),
         });
     }
-    let size = stored.len() as i64;
+    let size = stored.len() as u64;
+    db::accounts::lock(&mut tx, account_id).await?;
+    check_quotas(&mut tx, &state, account_id, size).await?;
+    db::usage::record(
+        &mut *tx,
+        account_id,
+        Quota::CaptureBytesPerDay,
+        size,
+        Some(scan_id),
+    )
+    .await?;
     state
         .deps
         .blob
         .put(&names::capture_key(scan_id), stored)
         .await
         .map_err(|err| ApiError::Unavailable(format!("could not store the capture: {err}")))?;
-    scans::mark_queued(&mut tx, scan_id, &digest, size).await?;
+    scans::mark_queued(&mut tx, scan_id, &digest, size as i64).await?;
     state
         .deps
         .bus
@@ -79,4 +107,31 @@ pub async fn upload(
     tx.commit().await?;
     tracing::info!(%scan_id, bytes = size, requests = decoded.requests, "capture queued");
     Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+/// Refuses the capture when the account already has as many scans in the pipeline as it may,
+/// or when `bytes` more would pass its daily capture bytes.
+async fn check_quotas(
+    conn: &mut PgConnection,
+    state: &AppState,
+    account_id: Uuid,
+    bytes: u64,
+) -> Result<(), ApiError> {
+    let quotas = &state.deps.quotas;
+    quota::check_concurrent_scans(
+        conn,
+        account_id,
+        quotas.concurrent_scans,
+        state.deps.pipeline.orphan_after,
+    )
+    .await?;
+    quota::check_windowed(
+        conn,
+        account_id,
+        Quota::CaptureBytesPerDay,
+        quotas.capture_bytes_per_day,
+        bytes,
+    )
+    .await?;
+    Ok(())
 }

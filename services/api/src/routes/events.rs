@@ -1,24 +1,24 @@
 //! Progress events: `GET /scans/{id}/events?since=` and the WebSocket `GET /scans/{id}/ws?since=`.
 //! Both read the same rows with the same cursor, so a client can switch between them freely.
+//! A WebSocket counts against its account's quota while open, and is closed when idle or old.
 
-use std::time::Duration;
+use std::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Json;
 use recon_contracts::{EventsPage, RecordedEvent};
+use recon_runtime::config::WebSocketSettings;
 use recon_runtime::db::{events, scans};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::auth::Account;
+use crate::notify::{Subscription, Wake};
 use crate::{ApiError, AppState};
 
 const PAGE_SIZE: i64 = 500;
-/// A WebSocket re-reads on this period even without a notification (belt and braces).
-const WS_RECHECK: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Deserialize)]
 pub struct Since {
@@ -76,14 +76,33 @@ pub async fn websocket(
 ) -> Result<Response, ApiError> {
     let since = since.cursor()?;
     let scan_id = owned_scan(&state, &id, account_id).await?;
-    Ok(upgrade.on_upgrade(move |socket| push_events(state, scan_id, since, socket)))
+    let lease = state
+        .socket_leases
+        .acquire(
+            account_id,
+            scan_id,
+            state.deps.quotas.websockets,
+            state.settings.websockets.max_lifetime,
+        )
+        .await?;
+    // The lease moves into the socket's task; if the upgrade fails, it is dropped with it.
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        push_events(&state, scan_id, since, socket).await;
+        drop(lease);
+    }))
 }
 
 /// Sends the backlog after `cursor`, then each new event as it is recorded, one JSON
-/// `RecordedEvent` per text frame; closes normally after the scan's terminal event.
-async fn push_events(state: AppState, scan_id: Uuid, mut cursor: i64, mut socket: WebSocket) {
-    let mut wake = state.new_events.subscribe();
+/// `RecordedEvent` per text frame. Reads only when the event listener says the scan may have
+/// news. Closes with a close frame saying why: the scan's terminal event, the idle or lifetime
+/// limit, or the server shutting down.
+async fn push_events(state: &AppState, scan_id: Uuid, mut cursor: i64, mut socket: WebSocket) {
+    let limits = &state.settings.websockets;
+    let ends_at = Instant::now() + limits.max_lifetime;
+    let mut idle_until = Instant::now() + limits.idle_timeout;
+    let mut news = state.wakeups.subscribe(scan_id);
     loop {
+        news.mark_seen();
         let batch = match events::after(&state.deps.db, scan_id, cursor, PAGE_SIZE).await {
             Ok(batch) => batch,
             Err(err) => {
@@ -105,37 +124,77 @@ async fn push_events(state: AppState, scan_id: Uuid, mut cursor: i64, mut socket
                 return;
             }
         }
+        if !batch.is_empty() {
+            idle_until = Instant::now() + limits.idle_timeout;
+        }
         if full_page {
             continue;
         }
-        if !wait_for_news(&mut wake, &mut socket, scan_id).await {
-            return;
-        }
+        let end = match wait_for_news(&mut news, &mut socket, idle_until.min(ends_at)).await {
+            Waited::News => continue,
+            Waited::ClientGone => return,
+            Waited::Deadline if Instant::now() >= ends_at => SocketEnd::Lifetime,
+            Waited::Deadline => SocketEnd::Idle,
+            Waited::Stopped => SocketEnd::Shutdown,
+        };
+        let _ = socket.send(end.close_frame(limits)).await;
+        return;
     }
 }
 
-/// Waits until this scan may have a new event; `false` when the client went away.
+enum Waited {
+    News,
+    ClientGone,
+    Deadline,
+    Stopped,
+}
+
+/// Why the server closed a socket before the scan ended.
+enum SocketEnd {
+    Idle,
+    Lifetime,
+    Shutdown,
+}
+
+impl SocketEnd {
+    fn close_frame(&self, limits: &WebSocketSettings) -> Message {
+        let reason = match self {
+            SocketEnd::Idle => format!(
+                "no new event for {} s; poll the events URL or reconnect with since=<cursor>",
+                limits.idle_timeout.as_secs()
+            ),
+            SocketEnd::Lifetime => format!(
+                "open for the longest allowed {} s; reconnect with since=<cursor> or poll",
+                limits.max_lifetime.as_secs()
+            ),
+            SocketEnd::Shutdown => "the server is shutting down; poll the events URL".to_owned(),
+        };
+        // 1001 "going away" for a server leaving; 1000 for a limit reached in good order.
+        let code = match self {
+            SocketEnd::Shutdown => 1001,
+            SocketEnd::Idle | SocketEnd::Lifetime => 1000,
+        };
+        close_frame(code, reason)
+    }
+}
+
+/// Waits until this scan may have a new event, the client goes away, or `deadline`.
 async fn wait_for_news(
-    wake: &mut tokio::sync::broadcast::Receiver<Uuid>,
+    news: &mut Subscription,
     socket: &mut WebSocket,
-    scan_id: Uuid,
-) -> bool {
-    let deadline = tokio::time::sleep(WS_RECHECK);
+    deadline: Instant,
+) -> Waited {
+    let deadline = tokio::time::sleep_until(deadline.into());
     tokio::pin!(deadline);
     loop {
         tokio::select! {
-            _ = &mut deadline => return true,
-            notified = wake.recv() => match notified {
-                Ok(id) if id == scan_id => return true,
-                Ok(_) => continue,
-                Err(RecvError::Lagged(_)) => return true,
-                Err(RecvError::Closed) => {
-                    deadline.as_mut().await;
-                    return true;
-                }
+            _ = &mut deadline => return Waited::Deadline,
+            wake = news.changed() => return match wake {
+                Wake::News => Waited::News,
+                Wake::Stopped => Waited::Stopped,
             },
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return false,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Waited::ClientGone,
                 Some(Ok(_)) => continue,
             },
         }
@@ -147,7 +206,7 @@ async fn send_event(socket: &mut WebSocket, event: &RecordedEvent) -> Result<(),
     socket.send(Message::Text(text.into())).await
 }
 
-fn close_frame(code: u16, reason: &'static str) -> Message {
+fn close_frame(code: u16, reason: impl Into<Utf8Bytes>) -> Message {
     Message::Close(Some(CloseFrame {
         code,
         reason: reason.into(),

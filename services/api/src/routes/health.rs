@@ -1,9 +1,12 @@
-//! `/version`, `/healthz` (the process is alive) and `/readyz` (its dependencies answer).
+//! `/version`, `/healthz` (the process is alive) and `/readyz` (its dependencies answer). The
+//! public `/readyz` says which checks fail but not why; the operations listener says why.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use recon_contracts::version::{VersionInfo, VERSION};
+use recon_runtime::health::Readiness;
+use recon_runtime::stage::Deps;
 use serde_json::{json, Value};
 
 use crate::AppState;
@@ -21,21 +24,19 @@ pub async fn healthz() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let readiness = recon_runtime::health::readiness(&state.deps).await;
+    readiness_answer(&state.deps, Readiness::public_body).await
+}
+
+/// 200 when ready, else 503, with the body `describe` makes of the checks.
+pub async fn readiness_answer(
+    deps: &Deps,
+    describe: impl Fn(&Readiness) -> Value,
+) -> (StatusCode, Json<Value>) {
+    let readiness = recon_runtime::health::readiness(deps).await;
     let status = if readiness.ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(readiness.body))
-}
-
-pub async fn metrics() -> impl axum::response::IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        recon_runtime::metrics::metrics().render(),
-    )
+    (status, Json(describe(&readiness)))
 }

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use uuid::Uuid;
 
-pub(crate) use health::{healthz, metrics};
+pub(crate) use health::{healthz, readiness_answer};
 
 use crate::{ApiError, AppState};
 
@@ -30,13 +30,16 @@ pub fn router(state: AppState) -> Router {
         .route("/version", get(health::version))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
         .fallback(|| async { ApiError::NotFound("no such endpoint".to_owned()) })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::client_version::require_supported_client,
         ))
-        .route_layer(axum::middleware::from_fn(crate::http_metrics::record))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http_metrics::record,
+        ))
+        .layer(axum::middleware::from_fn(crate::pace::pace_refusals))
         .layer(axum::middleware::from_fn(crate::guard::shape_errors))
         // INFO, not the default DEBUG: this span is the root of a scan's trace, so it must
         // exist at the usual log level for the trace context to reach NATS.

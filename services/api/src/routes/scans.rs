@@ -1,12 +1,14 @@
-//! `POST /scans` and `GET /scans/{id}`.
+//! `POST /scans` and `GET /scans/{id}`. Creating a scan counts against the account's
+//! scans-per-hour quota, admitted under the account lock in the transaction that inserts it.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use recon_contracts::{CreateScanRequest, CreateScanResponse, ScanView};
+use recon_contracts::{CreateScanRequest, CreateScanResponse, Quota, ScanView};
 use recon_runtime::db::scans::{self, NewScan, ScanRecord};
+use recon_runtime::{db, quota};
 
 use crate::auth::Account;
 use crate::{body, ApiError, AppState};
@@ -89,13 +91,26 @@ pub async fn create(
     .await?;
     let request: CreateScanRequest = body::parse_json(&bytes, "scan request")?;
     let valid = ValidScan::parse(request)?;
+    let limit = state.deps.quotas.scans_per_hour;
+    // Refused without waiting for the account lock when the quota is plainly full.
+    quota::check_windowed(
+        &mut *state.deps.db.acquire().await?,
+        account_id,
+        Quota::ScansPerHour,
+        limit,
+        1,
+    )
+    .await?;
     let client_version = headers
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .and_then(recon_contracts::version::SemVer::from_user_agent)
         .map(|version| version.to_string());
+    let mut tx = state.deps.db.begin().await?;
+    db::accounts::lock(&mut tx, account_id).await?;
+    quota::check_windowed(&mut tx, account_id, Quota::ScansPerHour, limit, 1).await?;
     let scan = scans::insert(
-        &state.deps.db,
+        &mut *tx,
         NewScan {
             account_id,
             target_url: &valid.target_url,
@@ -105,6 +120,8 @@ pub async fn create(
         },
     )
     .await?;
+    db::usage::record(&mut *tx, account_id, Quota::ScansPerHour, 1, Some(scan.id)).await?;
+    tx.commit().await?;
     let capture_url = format!("{}/scans/{}/capture", state.public_url, scan.id);
     let location = format!("{}/scans/{}", state.public_url, scan.id);
     Ok((

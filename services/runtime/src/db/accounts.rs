@@ -3,7 +3,7 @@
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 pub const KEY_PREFIX: &str = "rec_live_";
@@ -58,6 +58,27 @@ pub async fn authenticate(pool: &PgPool, key: &str) -> Result<Option<Uuid>, sqlx
     }
     sqlx::query_scalar("SELECT account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
         .bind(hash_key(key))
+        .fetch_optional(pool)
+        .await
+}
+
+/// Locks the account row for the rest of the transaction; `false` when there is no such account.
+/// Every admission of an account's metered work takes this lock first, so admissions of one
+/// account are decided one after the other on every replica. `NO KEY UPDATE` leaves other
+/// transactions free to insert rows that reference the account.
+pub async fn lock(conn: &mut PgConnection, account_id: Uuid) -> Result<bool, sqlx::Error> {
+    let locked: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(locked.is_some())
+}
+
+/// The account's name.
+pub async fn name(pool: &PgPool, account_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM accounts WHERE id = $1")
+        .bind(account_id)
         .fetch_optional(pool)
         .await
 }

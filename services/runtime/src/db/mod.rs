@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod events;
 pub mod results;
 pub mod scans;
+pub mod usage;
+pub mod websocket_leases;
 
 use std::time::Duration;
 

@@ -1,10 +1,12 @@
 //! The `scans` table: creation, status transitions, and look-ups by id, account and slug.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use recon_contracts::ScanStatus;
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{PgExecutor, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +66,10 @@ fn new_slug() -> String {
         .collect()
 }
 
-pub async fn insert(pool: &PgPool, scan: NewScan<'_>) -> Result<ScanRecord, sqlx::Error> {
+pub async fn insert(
+    executor: impl PgExecutor<'_>,
+    scan: NewScan<'_>,
+) -> Result<ScanRecord, sqlx::Error> {
     let row = sqlx::query(&format!(
         "INSERT INTO scans (id, account_id, target_url, intent_text, starter_template, \
          report_slug, client_version) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
@@ -76,7 +81,7 @@ pub async fn insert(pool: &PgPool, scan: NewScan<'_>) -> Result<ScanRecord, sqlx
     .bind(scan.starter_template)
     .bind(new_slug())
     .bind(scan.client_version)
-    .fetch_one(pool)
+    .fetch_one(executor)
     .await?;
     from_row(&row)
 }
@@ -150,7 +155,7 @@ pub async fn mark_queued(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE scans SET status = 'processing', capture_sha256 = $2, capture_bytes = $3, \
-         raw_capture_deleted_at = NULL, updated_at = now() WHERE id = $1",
+         raw_capture_deleted_at = NULL, queued_at = now(), updated_at = now() WHERE id = $1",
     )
     .bind(id)
     .bind(capture_sha256)
@@ -191,6 +196,43 @@ pub async fn touch(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// Scans of the account now in the pipeline.
+pub async fn count_processing(
+    executor: impl PgExecutor<'_>,
+    account_id: Uuid,
+) -> Result<u64, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM scans WHERE account_id = $1 AND status = 'processing'",
+    )
+    .bind(account_id)
+    .fetch_one(executor)
+    .await?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// When the account's oldest scan in the pipeline is likely to end: the mean time its last 20
+/// scans took from capture to end, less the age of that scan. `None` without such history or
+/// without a scan in the pipeline; zero when the scan is already late.
+pub async fn oldest_processing_ends_in(
+    executor: impl PgExecutor<'_>,
+    account_id: Uuid,
+) -> Result<Option<Duration>, sqlx::Error> {
+    let seconds: Option<f64> = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM \
+                    (SELECT avg(completed_at - queued_at) FROM \
+                        (SELECT completed_at, queued_at FROM scans \
+                         WHERE account_id = $1 AND queued_at IS NOT NULL \
+                           AND completed_at IS NOT NULL \
+                         ORDER BY completed_at DESC LIMIT 20) recent) \
+                  - (now() - (SELECT min(queued_at) FROM scans \
+                              WHERE account_id = $1 AND status = 'processing')))::float8",
+    )
+    .bind(account_id)
+    .fetch_one(executor)
+    .await?;
+    Ok(seconds.map(|seconds| Duration::from_secs_f64(seconds.max(0.0))))
 }
 
 /// How many scans are in each status.

@@ -3,6 +3,7 @@
 //! as one table; medians and percentiles over repeated runs, nothing asserted on time.
 
 mod events;
+mod fairness;
 mod har;
 mod hostile;
 mod pipeline;
@@ -18,8 +19,8 @@ use anyhow::{bail, Result};
 
 use table::Row;
 
-const SECTIONS: [&str; 7] = [
-    "upload", "hostile", "events", "pipeline", "scaling", "versus", "startup",
+const SECTIONS: [&str; 8] = [
+    "upload", "hostile", "events", "pipeline", "scaling", "fairness", "versus", "startup",
 ];
 
 pub struct Options {
@@ -73,6 +74,7 @@ async fn main() -> Result<()> {
             "events" => events::run(&options).await?,
             "pipeline" => pipeline::run(&options).await?,
             "scaling" => scaling::run(&options).await?,
+            "fairness" => fairness::run(&options).await?,
             "versus" => versus::run(&options).await?,
             "startup" => startup::run(&options).await?,
             other => bail!("no section {other}"),

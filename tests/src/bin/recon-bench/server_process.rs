@@ -39,6 +39,7 @@ impl ServerProcess {
             .env("RECON_OPS_LISTEN", format!("127.0.0.1:{ops_port}"))
             .env("RECON_BLOB_URL", &stack.config.blob_url)
             .env("RECON_SECRETS_URL", &stack.config.secrets_url)
+            .envs(recon_tests::UNMETERED_QUOTAS)
             .env("RUST_LOG", "warn")
             .envs(env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
