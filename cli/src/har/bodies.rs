@@ -1,17 +1,16 @@
 //! The bodies of a HAR entry: the request's `postData` (its text, or its form `params`
 //! encoded) and the response's `content` (text, or base64 when the exporter marked it so),
-//! each cut at [`MAX_BODY_BYTES`].
+//! kept as the Chrome recorder keeps them ([`crate::kept::body`]), each cut at
+//! [`MAX_BODY_BYTES`].
 
-use recon_contracts::{Body, BodyEncoding};
+use recon_contracts::Body;
 
 use super::model::{Content, PostData};
-
-/// Longest body kept per request; longer ones keep their start and are marked `truncated`.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+use crate::kept::body::{self as kept_body, MAX_BODY_BYTES};
 
 pub(super) fn post_body(post: PostData) -> Option<Body> {
     if let Some(text) = post.text {
-        return Some(text_body(text));
+        return Some(kept_body::from_text(text, MAX_BODY_BYTES));
     }
     let form = post
         .mime_type
@@ -22,7 +21,7 @@ pub(super) fn post_body(post: PostData) -> Option<Body> {
         for param in &post.params {
             serializer.append_pair(&param.name, &param.value);
         }
-        return Some(text_body(serializer.finish()));
+        return Some(kept_body::from_text(serializer.finish(), MAX_BODY_BYTES));
     }
     None
 }
@@ -36,87 +35,21 @@ pub(super) fn content_body(content: &Content) -> Result<Option<Body>, String> {
         return Ok(None);
     }
     match content.encoding.as_deref().map(str::trim) {
-        None | Some("") => Ok(Some(text_body(text.clone()))),
-        Some(encoding) if encoding.eq_ignore_ascii_case("base64") => base64_body(text).map(Some),
+        None | Some("") => Ok(Some(kept_body::from_text(text.clone(), MAX_BODY_BYTES))),
+        Some(encoding) if encoding.eq_ignore_ascii_case("base64") => {
+            kept_body::from_base64(text, &content.mime_type, MAX_BODY_BYTES)
+                .map(Some)
+                .map_err(|error| error.to_string())
+        }
         Some(other) => Err(format!("unknown content encoding {other:?}")),
     }
-}
-
-/// A text body, cut at [`MAX_BODY_BYTES`] on a character boundary.
-pub fn text_body(mut text: String) -> Body {
-    let size = text.len() as u64;
-    let truncated = text.len() > MAX_BODY_BYTES;
-    if truncated {
-        let mut end = MAX_BODY_BYTES;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    Body {
-        encoding: BodyEncoding::Text,
-        data: text,
-        truncated,
-        size: Some(size),
-    }
-}
-
-/// A base64 body, cut so that it decodes to at most [`MAX_BODY_BYTES`]; `size` is the decoded
-/// size of the whole body.
-pub(super) fn base64_body(text: &str) -> Result<Body, String> {
-    let mut data: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let valid = data
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'));
-    if !valid {
-        return Err("it is marked base64 but is not".into());
-    }
-    let unpadded = data.trim_end_matches('=').len();
-    let size = (unpadded * 3 / 4) as u64;
-    // Whole 4-character groups only, so the kept start still decodes.
-    let keep = MAX_BODY_BYTES / 3 * 4;
-    let truncated = size > MAX_BODY_BYTES as u64;
-    if truncated {
-        data.truncate(keep);
-    }
-    Ok(Body {
-        encoding: BodyEncoding::Base64,
-        data,
-        truncated,
-        size: Some(size),
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::har::test_support::{by_url, demo, firefox, har, import_text};
-
-    #[test]
-    fn a_text_body_is_cut_at_one_mebibyte_on_a_character_boundary() {
-        let long = "é".repeat(MAX_BODY_BYTES); // two bytes each
-        let body = text_body(long.clone());
-        assert!(body.truncated);
-        assert_eq!(body.size, Some(long.len() as u64));
-        assert_eq!(body.data.len(), MAX_BODY_BYTES);
-    }
-
-    #[test]
-    fn a_short_text_body_is_kept_whole() {
-        let short = text_body("{}".into());
-        assert!(!short.truncated);
-        assert_eq!(short.size, Some(2));
-    }
-
-    #[test]
-    fn a_base64_body_is_cut_in_whole_groups_and_sized_decoded() {
-        let encoded = "QUJD".repeat(MAX_BODY_BYTES / 3 + 10); // "ABC" repeated
-        let body = base64_body(&encoded).unwrap();
-        assert!(body.truncated);
-        assert_eq!(body.size, Some((encoded.len() / 4 * 3) as u64));
-        assert_eq!(body.data.len() % 4, 0);
-        assert!(body.data.len() / 4 * 3 <= MAX_BODY_BYTES);
-    }
+    use recon_contracts::BodyEncoding;
 
     #[test]
     fn a_long_response_body_in_a_har_is_cut() {
@@ -155,6 +88,22 @@ mod tests {
             "{:?}",
             import.warnings
         );
+    }
+
+    #[test]
+    fn a_base64_body_of_a_text_type_is_kept_as_text() {
+        let entry = r#"{"startedDateTime": "2025-03-14T09:30:12Z", "request": {"method": "GET", "url": "https://demo-shop.recon.test/api/a"},
+            "response": {"status": 200, "headers": [], "content": {"mimeType": "application/json", "encoding": "base64", "text": "eyJhIjoxfQ=="}}}"#;
+        let capture = import_text(&har(entry)).unwrap().capture;
+        let body = capture.requests[0]
+            .response
+            .as_ref()
+            .unwrap()
+            .body
+            .as_ref()
+            .unwrap();
+        assert_eq!(body.as_text(), Some(r#"{"a":1}"#));
+        assert_eq!(body.size, Some(7));
     }
 
     #[test]

@@ -18,10 +18,7 @@ use super::bodies::{content_body, post_body};
 use super::cookies::CookieJar;
 use super::model::{parse_time, Entry, HarFile, HarHeader, HarPage, HarResponse, WebSocketMessage};
 use super::resource_type::resource_type;
-
-/// How many WebSocket messages of a connection are kept as samples, and how long each may be.
-const STREAM_SAMPLES: usize = 5;
-const STREAM_SAMPLE_CHARS: usize = 300;
+use crate::kept::stream::{self as kept_stream, Direction, Message};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HarError {
@@ -451,22 +448,19 @@ fn stack_url(stack: &serde_json::Value) -> Option<String> {
     None
 }
 
+/// A WebSocket (or EventSource) entry's messages, kept as the Chrome recorder keeps them.
 fn stream_summary(kind: StreamKind, url: &str, messages: &[WebSocketMessage]) -> StreamSummary {
-    let sent = messages
-        .iter()
-        .filter(|message| message.kind.eq_ignore_ascii_case("send"))
-        .count() as u64;
-    StreamSummary {
-        kind,
-        url: url.to_owned(),
-        messages_sent: sent,
-        messages_received: messages.len() as u64 - sent,
-        samples: messages
-            .iter()
-            .take(STREAM_SAMPLES)
-            .map(|message| message.data.chars().take(STREAM_SAMPLE_CHARS).collect())
-            .collect(),
+    let mut stream = kept_stream::new_stream(kind, url);
+    for message in messages {
+        let direction = if message.kind.eq_ignore_ascii_case("send") {
+            Direction::Sent
+        } else {
+            Direction::Received
+        };
+        let frame = Message::frame(message.opcode, &message.data);
+        kept_stream::add_message(&mut stream, direction, frame);
     }
+    stream
 }
 
 fn browser_from_user_agent(requests: &[RequestRecord]) -> Option<String> {
@@ -599,11 +593,32 @@ mod tests {
     }
 
     #[test]
-    fn a_websocket_becomes_a_stream_with_its_message_counts() {
+    fn a_websocket_becomes_a_stream_with_its_message_counts_and_samples() {
         let capture = demo().capture;
         assert_eq!(capture.streams.len(), 1);
-        assert_eq!(capture.streams[0].messages_sent, 1);
-        assert_eq!(capture.streams[0].messages_received, 2);
+        let stream = &capture.streams[0];
+        assert_eq!((stream.messages_sent, stream.messages_received), (1, 2));
+        assert_eq!(
+            stream.samples,
+            [
+                r#"sent: {"subscribe":"stock","ids":[1842,2210,3051]}"#,
+                r#"received: {"id":1842,"stock":12}"#,
+                r#"received: {"id":3051,"stock":0}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_binary_websocket_frame_is_sampled_by_its_length() {
+        let entry = r#"{"startedDateTime": "2025-03-14T09:30:12Z", "_resourceType": "websocket",
+            "request": {"method": "GET", "url": "wss://demo-shop.recon.test/live"},
+            "response": {"status": 101, "headers": [], "content": {"mimeType": ""}},
+            "_webSocketMessages": [{"type": "receive", "opcode": 2, "data": "AAECAw=="}]}"#;
+        let capture = import_text(&har(entry)).unwrap().capture;
+        assert_eq!(
+            capture.streams[0].samples,
+            ["received: [binary frame, 8 base64 chars]"]
+        );
     }
 
     #[test]

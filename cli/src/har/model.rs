@@ -185,6 +185,8 @@ pub(super) struct WebSocketMessage {
     #[serde(default, rename = "type", deserialize_with = "nullable")]
     pub(super) kind: String,
     #[serde(default, deserialize_with = "nullable")]
+    pub(super) opcode: Option<f64>,
+    #[serde(default, deserialize_with = "nullable")]
     pub(super) data: String,
 }
 
