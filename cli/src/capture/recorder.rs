@@ -674,7 +674,11 @@ mod tests {
     }
 
     fn recorder() -> Recorder {
-        let mut recorder = Recorder::new("http://127.0.0.1:9/", 1_000.0, BodyLimits::default());
+        recorder_with(BodyLimits::default())
+    }
+
+    fn recorder_with(limits: BodyLimits) -> Recorder {
+        let mut recorder = Recorder::new("http://127.0.0.1:9/", 1_000.0, limits);
         recorder.add_session("S", "T", "page");
         recorder
     }
@@ -843,8 +847,8 @@ mod tests {
         assert_eq!(capture.requests[0].resource_type, ResourceType::Image);
     }
 
-    /// A Fetch to /api that finished; returns the body fetch the recorder asked for.
-    fn finished_fetch(r: &mut Recorder, id: &str, mime: &str) -> BodyFetch {
+    /// A Fetch to /api that finished; returns the body fetch the recorder asks for, if any.
+    fn finished_fetch(r: &mut Recorder, id: &str, mime: &str) -> Option<BodyFetch> {
         r.on_event(&event(
             "S",
             "Network.requestWillBeSent",
@@ -861,7 +865,6 @@ mod tests {
             "Network.loadingFinished",
             json!({"requestId": id, "timestamp": 1.2}),
         ))
-        .expect("a fetch response body is wanted")
     }
 
     fn kept_body(capture: &Capture) -> &Body {
@@ -875,7 +878,7 @@ mod tests {
     #[test]
     fn a_base64_json_body_is_kept_as_text() {
         let mut r = recorder();
-        let fetch = finished_fetch(&mut r, "1", "application/json");
+        let fetch = finished_fetch(&mut r, "1", "application/json").expect("a body is wanted");
         r.on_body(
             &fetch,
             Ok(cdp::ResponseBody {
@@ -889,13 +892,11 @@ mod tests {
 
     #[test]
     fn a_body_over_the_per_body_cap_is_cut() {
-        let limits = BodyLimits {
+        let mut r = recorder_with(BodyLimits {
             per_body: 4,
             ..BodyLimits::default()
-        };
-        let mut r = Recorder::new("http://127.0.0.1:9/", 0.0, limits);
-        r.add_session("S", "T", "page");
-        let fetch = finished_fetch(&mut r, "1", "application/json");
+        });
+        let fetch = finished_fetch(&mut r, "1", "application/json").expect("a body is wanted");
         r.on_body(
             &fetch,
             Ok(cdp::ResponseBody {
@@ -912,7 +913,7 @@ mod tests {
     #[test]
     fn a_body_that_is_not_the_base64_it_claims_counts_as_failed() {
         let mut r = recorder();
-        let fetch = finished_fetch(&mut r, "1", "image/png");
+        let fetch = finished_fetch(&mut r, "1", "image/png").expect("a body is wanted");
         r.on_body(
             &fetch,
             Ok(cdp::ResponseBody {
@@ -932,12 +933,10 @@ mod tests {
 
     #[test]
     fn post_data_is_cut_at_the_per_body_cap() {
-        let limits = BodyLimits {
+        let mut r = recorder_with(BodyLimits {
             per_body: 8,
             ..BodyLimits::default()
-        };
-        let mut r = Recorder::new("http://127.0.0.1:9/", 0.0, limits);
-        r.add_session("S", "T", "page");
+        });
         let mut params = will_be_sent("1", "http://127.0.0.1:9/login", "Fetch", 1.0, None);
         params["request"]["method"] = json!("POST");
         params["request"]["postDataEntries"] =
@@ -951,33 +950,13 @@ mod tests {
 
     #[test]
     fn the_total_cap_stops_fetching_bodies() {
-        let mut r = Recorder::new(
-            "http://127.0.0.1:9/",
-            0.0,
-            BodyLimits {
-                per_body: 10,
-                total: 10,
-                skip_over: 1000,
-            },
-        );
-        r.add_session("S", "T", "page");
+        let mut r = recorder_with(BodyLimits {
+            per_body: 10,
+            total: 10,
+            skip_over: 1000,
+        });
         for id in ["1", "2"] {
-            r.on_event(&event(
-                "S",
-                "Network.requestWillBeSent",
-                will_be_sent(id, "http://127.0.0.1:9/api", "Fetch", 1.0, None),
-            ));
-            r.on_event(&event(
-                "S",
-                "Network.responseReceived",
-                json!({"requestId": id, "timestamp": 1.1,
-                "response": {"status": 200, "headers": {}, "mimeType": "application/json"}}),
-            ));
-            if let Some(fetch) = r.on_event(&event(
-                "S",
-                "Network.loadingFinished",
-                json!({"requestId": id, "timestamp": 1.2}),
-            )) {
+            if let Some(fetch) = finished_fetch(&mut r, id, "application/json") {
                 r.on_body(
                     &fetch,
                     Ok(cdp::ResponseBody {

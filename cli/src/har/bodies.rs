@@ -48,24 +48,22 @@ pub(super) fn content_body(content: &Content) -> Result<Option<Body>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::har::test_support::{by_url, demo, firefox, har, import_text};
+    use crate::har::test_support::{
+        by_url, demo, firefox, get_entry, har, import_text, response_body,
+    };
     use recon_contracts::BodyEncoding;
 
     #[test]
     fn a_long_response_body_in_a_har_is_cut() {
-        let entry = format!(
-            r#"{{"startedDateTime": "2025-03-14T09:30:12Z", "request": {{"method": "GET", "url": "https://demo-shop.recon.test/big"}},
-               "response": {{"status": 200, "headers": [], "content": {{"mimeType": "text/plain", "text": "{}"}}}}}}"#,
-            "x".repeat(MAX_BODY_BYTES + 5)
+        let entry = get_entry(
+            "https://demo-shop.recon.test/big",
+            &format!(
+                r#"{{"mimeType": "text/plain", "text": "{}"}}"#,
+                "x".repeat(MAX_BODY_BYTES + 5)
+            ),
         );
         let capture = import_text(&har(&entry)).unwrap().capture;
-        let body = capture.requests[0]
-            .response
-            .as_ref()
-            .unwrap()
-            .body
-            .as_ref()
-            .unwrap();
+        let body = response_body(&capture.requests[0]);
         assert!(body.truncated);
         assert_eq!(body.data.len(), MAX_BODY_BYTES);
         assert_eq!(body.size, Some(MAX_BODY_BYTES as u64 + 5));
@@ -73,15 +71,13 @@ mod tests {
 
     #[test]
     fn bad_base64_is_left_out_with_a_warning() {
-        let entry = r#"{"startedDateTime": "2025-03-14T09:30:12Z", "request": {"method": "GET", "url": "https://demo-shop.recon.test/a.png"},
-            "response": {"status": 200, "headers": [], "content": {"mimeType": "image/png", "encoding": "base64", "text": "not base64!"}}}"#;
-        let import = import_text(&har(entry)).unwrap();
-        assert!(import.capture.requests[0]
-            .response
-            .as_ref()
-            .unwrap()
-            .body
-            .is_none());
+        let entry = get_entry(
+            "https://demo-shop.recon.test/a.png",
+            r#"{"mimeType": "image/png", "encoding": "base64", "text": "not base64!"}"#,
+        );
+        let import = import_text(&har(&entry)).unwrap();
+        let response = import.capture.requests[0].response.as_ref().unwrap();
+        assert!(response.body.is_none());
         assert_eq!(import.warnings.len(), 1);
         assert!(
             import.warnings[0].contains("har-0"),
@@ -92,16 +88,12 @@ mod tests {
 
     #[test]
     fn a_base64_body_of_a_text_type_is_kept_as_text() {
-        let entry = r#"{"startedDateTime": "2025-03-14T09:30:12Z", "request": {"method": "GET", "url": "https://demo-shop.recon.test/api/a"},
-            "response": {"status": 200, "headers": [], "content": {"mimeType": "application/json", "encoding": "base64", "text": "eyJhIjoxfQ=="}}}"#;
-        let capture = import_text(&har(entry)).unwrap().capture;
-        let body = capture.requests[0]
-            .response
-            .as_ref()
-            .unwrap()
-            .body
-            .as_ref()
-            .unwrap();
+        let entry = get_entry(
+            "https://demo-shop.recon.test/api/a",
+            r#"{"mimeType": "application/json", "encoding": "base64", "text": "eyJhIjoxfQ=="}"#,
+        );
+        let capture = import_text(&har(&entry)).unwrap().capture;
+        let body = response_body(&capture.requests[0]);
         assert_eq!(body.as_text(), Some(r#"{"a":1}"#));
         assert_eq!(body.size, Some(7));
     }
@@ -114,7 +106,7 @@ mod tests {
             "GET",
             "https://demo-shop.recon.test/media/products/1842/thumb.png",
         );
-        let body = image.response.as_ref().unwrap().body.as_ref().unwrap();
+        let body = response_body(image);
         assert_eq!(body.encoding, BodyEncoding::Base64);
         assert!(body.data.starts_with("iVBORw0KGgo"));
         assert_eq!(body.size, Some(70));
@@ -129,7 +121,7 @@ mod tests {
             "GET",
             "https://demo-shop.recon.test/api/products?page=1&q=lamp",
         );
-        let json = search.response.as_ref().unwrap().body.as_ref().unwrap();
+        let json = response_body(search);
         let parsed: serde_json::Value = serde_json::from_str(json.as_text().unwrap()).unwrap();
         assert_eq!(parsed["items"][0]["id"], 1842);
     }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use recon_contracts::{Capture, RequestRecord};
+use recon_contracts::{Body, Capture, RequestRecord};
 
 use super::{import_bytes, import_file, HarError, Import};
 
@@ -31,10 +31,27 @@ pub fn by_url<'a>(capture: &'a Capture, method: &str, url: &str) -> &'a RequestR
         .unwrap_or_else(|| panic!("no {method} {url} in the capture"))
 }
 
+/// The response body `request` kept; panics when it kept none.
+pub fn response_body(request: &RequestRecord) -> &Body {
+    request
+        .response
+        .as_ref()
+        .and_then(|response| response.body.as_ref())
+        .unwrap_or_else(|| panic!("no response body for {}", request.url))
+}
+
 /// A HAR file around `entries` (the text between the brackets of `log.entries`).
 pub fn har(entries: &str) -> String {
     format!(
         r#"{{"log": {{"version": "1.2", "creator": {{"name": "test", "version": "1"}}, "entries": [{entries}]}}}}"#
+    )
+}
+
+/// One GET entry of `url` answered 200 with `content` (the JSON of HAR's `response.content`).
+pub fn get_entry(url: &str, content: &str) -> String {
+    format!(
+        r#"{{"startedDateTime": "2025-03-14T09:30:12Z", "request": {{"method": "GET", "url": "{url}"}},
+            "response": {{"status": 200, "headers": [], "content": {content}}}}}"#
     )
 }
 
