@@ -14,9 +14,7 @@ use recon_runtime::secrets::{ProxySecrets, RotationMode};
 use recon_tests::protected_site::ProtectedSite;
 use recon_tests::replay_proxies::TestProxy;
 use recon_validation::transport::{Hop, HttpTransport, Sending, Transport};
-use recon_validation::{
-    validate, ReplayEnvironment, Resolver, SystemResolver, ValidationInput,
-};
+use recon_validation::{validate, ReplayEnvironment, Resolver, SystemResolver, ValidationInput};
 
 /// Sends through the real network, but only to 127.0.0.0/8; anything else fails the test.
 #[derive(Default)]
