@@ -14,12 +14,16 @@ mod nats_server;
 pub mod protected_site;
 pub mod proxy;
 pub mod replay_proxies;
+mod shared_stack;
 mod stack;
+mod stack_traces;
 pub mod starter_site;
 mod websocket;
 
 pub use nats_server::NatsServer;
+pub use shared_stack::{SharedStack, SharedWorld};
 pub use stack::TestStack;
+pub use stack_traces::StackTraces;
 pub use websocket::websocket_events;
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).
