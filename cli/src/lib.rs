@@ -11,4 +11,5 @@ pub mod config;
 mod config_migration;
 pub mod exit;
 pub mod har;
+pub mod kept;
 pub mod terminal_text;

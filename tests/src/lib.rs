@@ -15,13 +15,17 @@ mod nats_server;
 pub mod protected_site;
 pub mod proxy;
 pub mod replay_proxies;
+mod shared_stack;
 pub mod snippet_syntax;
 mod stack;
+mod stack_traces;
 pub mod starter_site;
 mod websocket;
 
 pub use nats_server::NatsServer;
+pub use shared_stack::{SharedStack, SharedWorld};
 pub use stack::{TestStack, UNMETERED_QUOTAS};
+pub use stack_traces::StackTraces;
 pub use websocket::{connect_events, read_until_closed, websocket_events, EventSocket};
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).

@@ -1,7 +1,8 @@
-//! A throwaway `nats-server -js` on a free loopback port, killed on drop.
+//! A throwaway `nats-server -js` on a free loopback port, killed and waited for on drop, so no
+//! server outlives its test, not even as a zombie, and its JetStream store goes with it.
 
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
@@ -26,6 +27,16 @@ impl NatsServer {
         };
         server.wait_until_up().await;
         server
+    }
+
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Where JetStream keeps its data; removed on drop.
+    pub fn store_dir(&self) -> &std::path::Path {
+        self.store.path()
     }
 
     /// Stops the server (SIGKILL) and starts it again on the same port and store.
@@ -56,6 +67,35 @@ impl NatsServer {
         }
         panic!("nats-server did not start on port {}", self.port);
     }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        kill_and_reap(&mut self.child);
+    }
+}
+
+/// How long a SIGKILLed server may take to be reaped before we give up waiting.
+const REAP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SIGKILL, then wait for the exit, so the process is gone before its store is removed. Blocking
+/// (drop cannot await), but a killed process exits in milliseconds.
+fn kill_and_reap(child: &mut Child) {
+    if child.start_kill().is_err() {
+        // Already reaped.
+        return;
+    }
+    let deadline = Instant::now() + REAP_TIMEOUT;
+    while Instant::now() < deadline {
+        match child.try_wait() {
+            Ok(Some(_)) | Err(_) => return,
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    eprintln!(
+        "nats-server (pid {:?}) did not exit within {REAP_TIMEOUT:?} of SIGKILL",
+        child.id()
+    );
 }
 
 fn spawn(port: u16, store: &TempDir) -> Child {

@@ -1,5 +1,7 @@
 //! `TestStack`: a fresh database, NATS server and blob directory, with the server roles
-//! running in-process on a random port.
+//! running in-process on a random port. Everything it made goes when it is dropped, also when
+//! its test panics: roles cancelled, `nats-server` killed and reaped, database dropped,
+//! directories removed.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -40,6 +42,8 @@ pub struct TestStack {
     pub data_dir: TempDir,
     database_name: String,
     admin_url: String,
+    /// Set once [`TestStack::stop`] dropped the database, so drop need not.
+    database_dropped: bool,
 }
 
 impl TestStack {
@@ -119,6 +123,7 @@ impl TestStack {
             data_dir,
             database_name,
             admin_url,
+            database_dropped: false,
         };
         stack.add_roles(roles).await;
         stack
@@ -190,22 +195,20 @@ impl TestStack {
         recon_server::open_deps(&self.config).await.expect("deps")
     }
 
-    /// Stops the roles, drops the database and the NATS server.
-    pub async fn stop(self) {
+    /// Stops the roles gracefully (each finishes what it holds), then cleans up as drop does.
+    pub async fn stop(mut self) {
         self.shutdown.cancel();
-        for server in self.servers {
+        for server in std::mem::take(&mut self.servers) {
             let _ = tokio::time::timeout(Duration::from_secs(10), server.wait()).await;
         }
         self.db.close().await;
-        if let Ok(admin) = PgPool::connect(&self.admin_url).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.database_name
-            ))
-            .execute(&admin)
-            .await;
-            admin.close().await;
-        }
+        drop_database(&self.admin_url, &self.database_name).await;
+        self.database_dropped = true;
+    }
+
+    /// This stack's own database.
+    pub fn database_name(&self) -> &str {
+        &self.database_name
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -334,6 +337,54 @@ impl TestStack {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+impl Drop for TestStack {
+    /// The roles first (cancelled, and their tasks aborted as `servers` drop), so none uses the
+    /// database while it goes; the fields' own drops then kill and reap `nats-server` and remove
+    /// the directories.
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        self.servers.clear();
+        if !self.database_dropped {
+            drop_database_blocking(&self.admin_url, &self.database_name);
+        }
+    }
+}
+
+/// Drops `database`, closing whatever connections the roles or the test still hold on it.
+async fn drop_database(admin_url: &str, database: &str) {
+    let result = async {
+        let admin = PgPool::connect(admin_url).await?;
+        let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            .execute(&admin)
+            .await;
+        admin.close().await;
+        dropped.map(|_| ())
+    }
+    .await;
+    if let Err(error) = result {
+        eprintln!("TestStack: cannot drop database {database}: {error}");
+    }
+}
+
+/// [`drop_database`] from a synchronous drop, which may run inside a runtime (a test's own, or
+/// while its panic unwinds): on a thread of its own with a runtime of its own.
+fn drop_database_blocking(admin_url: &str, database: &str) {
+    let dropped = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("drop-test-database".into())
+            .spawn_scoped(scope, || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|runtime| runtime.block_on(drop_database(admin_url, database)))
+            })
+            .map(|thread| thread.join())
+    });
+    if !matches!(dropped, Ok(Ok(Ok(())))) {
+        eprintln!("TestStack: cannot drop database {database}: the cleanup thread failed");
     }
 }
 

@@ -10,14 +10,16 @@ use std::collections::{HashMap, HashSet};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use recon_contracts::{
-    Body, BodyEncoding, Capture, CaptureSource, Cookie, Header, Initiator, Page, RequestRecord,
-    ResourceType, ResponseRecord, StreamKind, StreamSummary, Timing, CAPTURE_FORMAT_VERSION,
+    Body, Capture, CaptureSource, Cookie, Header, Initiator, Page, RequestRecord, ResourceType,
+    ResponseRecord, StreamKind, StreamSummary, Timing, CAPTURE_FORMAT_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::cdp::CdpEvent;
 use super::cdp_types as cdp;
+use crate::kept::body::{self as kept_body, is_json_like};
+use crate::kept::stream::{self as kept_stream, Direction, Message};
 
 /// How much of the bodies a capture keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,15 +35,12 @@ pub struct BodyLimits {
 impl Default for BodyLimits {
     fn default() -> BodyLimits {
         BodyLimits {
-            per_body: 1 << 20,
+            per_body: kept_body::MAX_BODY_BYTES,
             total: 48 << 20,
             skip_over: 16 << 20,
         }
     }
 }
-
-const STREAM_SAMPLES: usize = 5;
-const SAMPLE_CHARS: usize = 300;
 
 /// What the capture saw beyond the records themselves; printed in the summary and counted by
 /// the capture tests.
@@ -199,19 +198,17 @@ impl Recorder {
             }
             "Network.webSocketFrameSent" | "Network.webSocketFrameReceived" => {
                 let frame: cdp::WebSocketFrameEvent = parse(&event.params)?;
-                let sent = event.method.ends_with("Sent");
+                let direction = if event.method.ends_with("Sent") {
+                    Direction::Sent
+                } else {
+                    Direction::Received
+                };
                 let key = (session.clone(), frame.request_id.clone());
                 let url = self.websocket_urls.get(&key).cloned().unwrap_or_default();
                 let index = self.stream(key, StreamKind::WebSocket, &url);
-                let sample = if frame.response.opcode as u8 == 2 {
-                    format!(
-                        "[binary frame, {} base64 chars]",
-                        frame.response.payload_data.len()
-                    )
-                } else {
-                    frame.response.payload_data
-                };
-                self.stream_message(index, sent, &sample);
+                let message =
+                    Message::frame(Some(frame.response.opcode), &frame.response.payload_data);
+                kept_stream::add_message(&mut self.streams[index], direction, message);
             }
             "Network.eventSourceMessageReceived" => {
                 let message: cdp::EventSourceMessage = parse(&event.params)?;
@@ -221,12 +218,11 @@ impl Recorder {
                     .unwrap_or_default();
                 let key = (session.clone(), message.request_id.clone());
                 let index = self.stream(key, StreamKind::EventSource, &url);
-                let sample = if message.event_name.is_empty() || message.event_name == "message" {
-                    message.data
-                } else {
-                    format!("{}: {}", message.event_name, message.data)
+                let message = Message::Event {
+                    name: &message.event_name,
+                    data: &message.data,
                 };
-                self.stream_message(index, false, &sample);
+                kept_stream::add_message(&mut self.streams[index], Direction::Received, message);
             }
             "Target.targetInfoChanged" | "Target.targetCreated" => {
                 let info: cdp::TargetEvent = parse(&event.params)?;
@@ -259,10 +255,20 @@ impl Recorder {
             // empty one.
             Ok(answer) if from_worker && answer.body.is_empty() => {}
             Ok(answer) => {
-                let body = make_body(&answer, &response.mime_type, self.limits.per_body);
-                self.body_bytes += body.data.len();
-                self.stats.bodies_fetched += 1;
-                response.body = Some(body);
+                let cap = self.limits.per_body;
+                let body = if answer.base64_encoded {
+                    kept_body::from_base64(&answer.body, &response.mime_type, cap)
+                } else {
+                    Ok(kept_body::from_text(answer.body, cap))
+                };
+                match body {
+                    Ok(body) => {
+                        self.body_bytes += body.data.len();
+                        self.stats.bodies_fetched += 1;
+                        response.body = Some(body);
+                    }
+                    Err(_) => self.stats.bodies_failed += 1,
+                }
             }
             Err(_) => self.stats.bodies_failed += 1,
         }
@@ -417,7 +423,7 @@ impl Recorder {
             resource_type: ResourceType::from_name(resource_type),
             initiator: event.initiator.map(initiator),
             request_headers: headers(event.request.headers.clone()),
-            post_data: post_data(&event.request),
+            post_data: post_data(&event.request, self.limits.per_body),
             response: None,
             timing: Timing {
                 started_at_ms: wall_ms,
@@ -471,12 +477,12 @@ impl Recorder {
             return None;
         }
         if event.encoded_data_length > self.limits.skip_over as f64 {
-            response.body = Some(skipped_body(event.encoded_data_length as u64));
+            response.body = Some(kept_body::left_out(event.encoded_data_length as u64));
             return None;
         }
         if self.body_bytes >= self.limits.total {
             self.stats.bodies_skipped_total_cap += 1;
-            response.body = Some(skipped_body(event.encoded_data_length as u64));
+            response.body = Some(kept_body::left_out(event.encoded_data_length as u64));
             return None;
         }
         Some(BodyFetch {
@@ -549,30 +555,10 @@ impl Recorder {
             }
             return *index;
         }
-        self.streams.push(StreamSummary {
-            kind,
-            url: url.to_owned(),
-            messages_sent: 0,
-            messages_received: 0,
-            samples: Vec::new(),
-        });
+        self.streams.push(kept_stream::new_stream(kind, url));
         let index = self.streams.len() - 1;
         self.stream_index.insert(key, index);
         index
-    }
-
-    fn stream_message(&mut self, index: usize, sent: bool, sample: &str) {
-        let stream = &mut self.streams[index];
-        if sent {
-            stream.messages_sent += 1;
-        } else {
-            stream.messages_received += 1;
-        }
-        if stream.samples.len() < STREAM_SAMPLES {
-            let direction = if sent { "sent" } else { "received" };
-            let text: String = sample.chars().take(SAMPLE_CHARS).collect();
-            stream.samples.push(format!("{direction}: {text}"));
-        }
     }
 
     fn live_entry(&mut self, session: &str, request_id: &str) -> &mut Live {
@@ -657,9 +643,10 @@ fn response_record(response: cdp::Response) -> ResponseRecord {
     }
 }
 
-fn post_data(request: &cdp::Request) -> Option<Body> {
+/// The request body: Chrome's text of it, or its parts' bytes when it holds binary data.
+fn post_data(request: &cdp::Request, cap: usize) -> Option<Body> {
     if let Some(text) = &request.post_data {
-        return Some(Body::text(text.clone()));
+        return Some(kept_body::from_text(text.clone(), cap));
     }
     if request.post_data_entries.is_empty() {
         return None;
@@ -670,76 +657,7 @@ fn post_data(request: &cdp::Request) -> Option<Body> {
             bytes.extend(BASE64.decode(chunk).ok()?);
         }
     }
-    Some(match String::from_utf8(bytes) {
-        Ok(text) => Body::text(text),
-        Err(error) => {
-            let bytes = error.into_bytes();
-            Body {
-                encoding: BodyEncoding::Base64,
-                size: Some(bytes.len() as u64),
-                data: BASE64.encode(&bytes),
-                truncated: false,
-            }
-        }
-    })
-}
-
-fn skipped_body(size: u64) -> Body {
-    Body {
-        encoding: BodyEncoding::Text,
-        data: String::new(),
-        truncated: true,
-        size: Some(size),
-    }
-}
-
-fn is_json_like(mime: &str) -> bool {
-    let mime = mime.to_ascii_lowercase();
-    mime.contains("json") || mime.contains("graphql")
-}
-
-fn is_text_mime(mime: &str) -> bool {
-    let mime = mime.to_ascii_lowercase();
-    mime.starts_with("text/")
-        || is_json_like(&mime)
-        || mime.contains("xml")
-        || mime.contains("javascript")
-        || mime.contains("x-www-form-urlencoded")
-}
-
-/// A body as the capture keeps it: text when it is text, base64 otherwise, cut at the cap.
-pub fn make_body(answer: &cdp::ResponseBody, mime: &str, cap: usize) -> Body {
-    let bytes = if answer.base64_encoded {
-        match BASE64.decode(answer.body.as_bytes()) {
-            Ok(bytes) => bytes,
-            Err(_) => answer.body.as_bytes().to_vec(),
-        }
-    } else {
-        answer.body.as_bytes().to_vec()
-    };
-    let size = bytes.len();
-    let truncated = size > cap;
-    let text_allowed = !answer.base64_encoded || is_text_mime(mime);
-    if text_allowed {
-        if let Ok(text) = std::str::from_utf8(&bytes) {
-            let mut end = cap.min(text.len());
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            return Body {
-                encoding: BodyEncoding::Text,
-                data: text[..end].to_owned(),
-                truncated,
-                size: Some(size as u64),
-            };
-        }
-    }
-    Body {
-        encoding: BodyEncoding::Base64,
-        data: BASE64.encode(&bytes[..cap.min(size)]),
-        truncated,
-        size: Some(size as u64),
-    }
+    Some(kept_body::from_bytes(bytes, true, cap))
 }
 
 #[cfg(test)]
@@ -756,7 +674,11 @@ mod tests {
     }
 
     fn recorder() -> Recorder {
-        let mut recorder = Recorder::new("http://127.0.0.1:9/", 1_000.0, BodyLimits::default());
+        recorder_with(BodyLimits::default())
+    }
+
+    fn recorder_with(limits: BodyLimits) -> Recorder {
+        let mut recorder = Recorder::new("http://127.0.0.1:9/", 1_000.0, limits);
         recorder.add_session("S", "T", "page");
         recorder
     }
@@ -925,65 +847,116 @@ mod tests {
         assert_eq!(capture.requests[0].resource_type, ResourceType::Image);
     }
 
+    /// A Fetch to /api that finished; returns the body fetch the recorder asks for, if any.
+    fn finished_fetch(r: &mut Recorder, id: &str, mime: &str) -> Option<BodyFetch> {
+        r.on_event(&event(
+            "S",
+            "Network.requestWillBeSent",
+            will_be_sent(id, "http://127.0.0.1:9/api", "Fetch", 1.0, None),
+        ));
+        r.on_event(&event(
+            "S",
+            "Network.responseReceived",
+            json!({"requestId": id, "timestamp": 1.1,
+            "response": {"status": 200, "headers": {}, "mimeType": mime}}),
+        ));
+        r.on_event(&event(
+            "S",
+            "Network.loadingFinished",
+            json!({"requestId": id, "timestamp": 1.2}),
+        ))
+    }
+
+    fn kept_body(capture: &Capture) -> &Body {
+        capture.requests[0]
+            .response
+            .as_ref()
+            .and_then(|response| response.body.as_ref())
+            .expect("a body")
+    }
+
     #[test]
-    fn bodies_are_capped_and_binary_is_base64() {
-        let text = cdp::ResponseBody {
-            body: "é".repeat(10),
-            base64_encoded: false,
-        };
-        let body = make_body(&text, "application/json", 5);
-        assert_eq!(body.data, "éé");
-        assert!(body.truncated);
-        assert_eq!(body.size, Some(20));
-
-        let binary = cdp::ResponseBody {
-            body: BASE64.encode([0u8, 159, 146, 150, 1, 2]),
-            base64_encoded: true,
-        };
-        let body = make_body(&binary, "image/png", 4);
-        assert_eq!(body.encoding, BodyEncoding::Base64);
-        assert_eq!(BASE64.decode(&body.data).unwrap(), vec![0u8, 159, 146, 150]);
-        assert!(body.truncated);
-
-        let json_b64 = cdp::ResponseBody {
-            body: BASE64.encode("{\"a\":1}"),
-            base64_encoded: true,
-        };
-        assert_eq!(
-            make_body(&json_b64, "application/json", 100).as_text(),
-            Some("{\"a\":1}")
+    fn a_base64_json_body_is_kept_as_text() {
+        let mut r = recorder();
+        let fetch = finished_fetch(&mut r, "1", "application/json").expect("a body is wanted");
+        r.on_body(
+            &fetch,
+            Ok(cdp::ResponseBody {
+                body: BASE64.encode("{\"a\":1}"),
+                base64_encoded: true,
+            }),
         );
+        let capture = r.finish(2_000.0, None);
+        assert_eq!(kept_body(&capture).as_text(), Some("{\"a\":1}"));
+    }
+
+    #[test]
+    fn a_body_over_the_per_body_cap_is_cut() {
+        let mut r = recorder_with(BodyLimits {
+            per_body: 4,
+            ..BodyLimits::default()
+        });
+        let fetch = finished_fetch(&mut r, "1", "application/json").expect("a body is wanted");
+        r.on_body(
+            &fetch,
+            Ok(cdp::ResponseBody {
+                body: "[1,2,3]".into(),
+                base64_encoded: false,
+            }),
+        );
+        let capture = r.finish(2_000.0, None);
+        let body = kept_body(&capture);
+        assert_eq!((body.data.as_str(), body.truncated), ("[1,2", true));
+        assert_eq!(body.size, Some(7));
+    }
+
+    #[test]
+    fn a_body_that_is_not_the_base64_it_claims_counts_as_failed() {
+        let mut r = recorder();
+        let fetch = finished_fetch(&mut r, "1", "image/png").expect("a body is wanted");
+        r.on_body(
+            &fetch,
+            Ok(cdp::ResponseBody {
+                body: "not base64!".into(),
+                base64_encoded: true,
+            }),
+        );
+        assert_eq!(r.stats.bodies_failed, 1);
+        let capture = r.finish(2_000.0, None);
+        assert!(capture.requests[0]
+            .response
+            .as_ref()
+            .unwrap()
+            .body
+            .is_none());
+    }
+
+    #[test]
+    fn post_data_is_cut_at_the_per_body_cap() {
+        let mut r = recorder_with(BodyLimits {
+            per_body: 8,
+            ..BodyLimits::default()
+        });
+        let mut params = will_be_sent("1", "http://127.0.0.1:9/login", "Fetch", 1.0, None);
+        params["request"]["method"] = json!("POST");
+        params["request"]["postDataEntries"] =
+            json!([{"bytes": BASE64.encode("user=ada")}, {"bytes": BASE64.encode("&next=1")}]);
+        r.on_event(&event("S", "Network.requestWillBeSent", params));
+        let capture = r.finish(2_000.0, None);
+        let post = capture.requests[0].post_data.as_ref().unwrap();
+        assert_eq!((post.as_text(), post.truncated), (Some("user=ada"), true));
+        assert_eq!(post.size, Some(15));
     }
 
     #[test]
     fn the_total_cap_stops_fetching_bodies() {
-        let mut r = Recorder::new(
-            "http://127.0.0.1:9/",
-            0.0,
-            BodyLimits {
-                per_body: 10,
-                total: 10,
-                skip_over: 1000,
-            },
-        );
-        r.add_session("S", "T", "page");
+        let mut r = recorder_with(BodyLimits {
+            per_body: 10,
+            total: 10,
+            skip_over: 1000,
+        });
         for id in ["1", "2"] {
-            r.on_event(&event(
-                "S",
-                "Network.requestWillBeSent",
-                will_be_sent(id, "http://127.0.0.1:9/api", "Fetch", 1.0, None),
-            ));
-            r.on_event(&event(
-                "S",
-                "Network.responseReceived",
-                json!({"requestId": id, "timestamp": 1.1,
-                "response": {"status": 200, "headers": {}, "mimeType": "application/json"}}),
-            ));
-            if let Some(fetch) = r.on_event(&event(
-                "S",
-                "Network.loadingFinished",
-                json!({"requestId": id, "timestamp": 1.2}),
-            )) {
+            if let Some(fetch) = finished_fetch(&mut r, id, "application/json") {
                 r.on_body(
                     &fetch,
                     Ok(cdp::ResponseBody {

@@ -1,0 +1,737 @@
+//! HAR → [`Capture`]: reads the file, turns each entry into a request record (redirect hops
+//! linked, pages given the URL their first document landed on), and gathers what had to be left
+//! out. Lenient where browsers differ (Chrome's `_resourceType` and `_initiator`, Firefox's
+//! missing ones); strict where the file is simply not a HAR: those errors name the file and the
+//! entry.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use recon_contracts::{
+    header_value, is_http_url, is_network_url, Capture, CaptureSource, Header, Initiator, Page,
+    RequestRecord, ResourceType, ResponseRecord, StreamKind, StreamSummary, Timing,
+    CAPTURE_FORMAT_VERSION,
+};
+use url::Url;
+
+use super::bodies::{content_body, post_body};
+use super::cookies::CookieJar;
+use super::model::{parse_time, Entry, HarFile, HarHeader, HarPage, HarResponse, WebSocketMessage};
+use super::resource_type::resource_type;
+use crate::kept::stream::{self as kept_stream, Direction, Message};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HarError {
+    #[error("cannot read HAR file {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a HAR file: {reason}", path.display())]
+    NotHar { path: PathBuf, reason: String },
+    #[error("{}: log.entries[{index}] is invalid: {reason}", path.display())]
+    BadEntry {
+        path: PathBuf,
+        index: usize,
+        reason: String,
+    },
+    #[error("{} holds no HTTP requests to import", path.display())]
+    Empty { path: PathBuf },
+}
+
+/// A HAR file turned into a capture, with what had to be left out.
+#[derive(Debug)]
+pub struct Import {
+    pub capture: Capture,
+    /// Entries that are not network requests (`data:`, `blob:`, extension URLs).
+    pub skipped: usize,
+    /// One line each, for the user: things imported only in part.
+    pub warnings: Vec<String>,
+}
+
+/// Reads and imports `path`; `target_url` is the URL the user asked to scan.
+pub fn import_file(path: &Path, target_url: &str) -> Result<Import, HarError> {
+    let bytes = std::fs::read(path).map_err(|source| HarError::Unreadable {
+        path: path.to_owned(),
+        source,
+    })?;
+    import_bytes(&bytes, path, target_url)
+}
+
+/// Imports the HAR text in `bytes`; `path` only names the file in errors and warnings.
+pub fn import_bytes(bytes: &[u8], path: &Path, target_url: &str) -> Result<Import, HarError> {
+    let not_har = |reason: String| HarError::NotHar {
+        path: path.to_owned(),
+        reason,
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(not_har("the file is empty".into()));
+    }
+    let har: HarFile = serde_json::from_slice(bytes).map_err(|error| {
+        not_har(match error.classify() {
+            serde_json::error::Category::Data => error.to_string(),
+            _ => format!("invalid JSON ({error})"),
+        })
+    })?;
+    let log = har.log;
+
+    let mut importer = Importer::default();
+    for (index, entry) in log.entries.into_iter().enumerate() {
+        importer
+            .entry(index, entry)
+            .map_err(|reason| HarError::BadEntry {
+                path: path.to_owned(),
+                index,
+                reason,
+            })?;
+    }
+    if importer.requests.is_empty() {
+        return Err(HarError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    importer.link_redirects();
+
+    let pages = log
+        .pages
+        .into_iter()
+        .filter_map(|page| importer.page(page))
+        .collect::<Vec<_>>();
+    let started_at_ms = importer
+        .requests
+        .iter()
+        .map(|request| request.timing.started_at_ms)
+        .chain(pages.iter().map(|page| page.started_at_ms))
+        .fold(f64::INFINITY, f64::min);
+    let ended_at_ms = importer
+        .requests
+        .iter()
+        .map(|request| request.timing.started_at_ms + request.timing.duration_ms.unwrap_or(0.0))
+        .fold(started_at_ms, f64::max);
+    let browser = log
+        .browser
+        .filter(|browser| !browser.name.trim().is_empty())
+        .map(|browser| format!("{}/{}", browser.name.trim(), browser.version.trim()))
+        .or_else(|| browser_from_user_agent(&importer.requests));
+
+    let mut warnings = importer.warnings;
+    if let Some(host) = Url::parse(target_url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+    {
+        let reaches_target = importer.requests.iter().any(|request| {
+            request_host(&request.url).is_some_and(|seen| hosts_related(&seen, &host))
+        });
+        if !reaches_target {
+            warnings.push(format!(
+                "no request in {} goes to {host}: is it the right file for {target_url}?",
+                path.display()
+            ));
+        }
+    }
+
+    let capture = Capture {
+        format_version: CAPTURE_FORMAT_VERSION,
+        source: CaptureSource::Har,
+        target_url: target_url.to_owned(),
+        started_at_ms,
+        ended_at_ms,
+        browser,
+        pages,
+        requests: importer.requests,
+        cookies: importer.jar.into_cookies(),
+        streams: importer.streams,
+    };
+    capture
+        .validate()
+        .map_err(|error| not_har(error.to_string()))?;
+    Ok(Import {
+        capture,
+        skipped: importer.skipped,
+        warnings,
+    })
+}
+
+#[derive(Default)]
+struct Importer {
+    requests: Vec<RequestRecord>,
+    /// Resolved `redirectURL` of each kept request that answered with one, by position.
+    redirects: Vec<(usize, String)>,
+    streams: Vec<StreamSummary>,
+    jar: CookieJar,
+    skipped: usize,
+    warnings: Vec<String>,
+}
+
+impl Importer {
+    fn entry(&mut self, index: usize, entry: Entry) -> Result<(), String> {
+        let raw_url = entry.request.url.trim();
+        let url = match Url::parse(raw_url) {
+            Ok(url) => url,
+            Err(error) => return Err(format!("request.url {raw_url:?} is not a URL ({error})")),
+        };
+        if !matches!(url.scheme(), "http" | "https" | "ws" | "wss") {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let url_text = if is_network_url(raw_url) {
+            raw_url.to_owned()
+        } else {
+            url.as_str().to_owned()
+        };
+        let method = entry.request.method.trim().to_ascii_uppercase();
+        if method.is_empty() {
+            return Err("request.method is empty".into());
+        }
+        let started_at_ms = parse_time(&entry.started_date_time).ok_or_else(|| {
+            format!(
+                "startedDateTime {:?} is not an ISO 8601 date",
+                entry.started_date_time
+            )
+        })?;
+        let id = format!("har-{index}");
+
+        let mut request_headers = to_headers(entry.request.headers);
+        if header_value(&request_headers, "cookie").is_none() && !entry.request.cookies.is_empty() {
+            let line = entry
+                .request
+                .cookies
+                .iter()
+                .map(|cookie| format!("{}={}", cookie.name, cookie.value))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request_headers.push(Header::new("Cookie", line));
+        }
+        if let Some(host) = url.host_str() {
+            self.jar.remember_sent(host, &request_headers);
+        }
+
+        let post_data = entry.request.post_data.and_then(post_body);
+        let (response, failure) = match entry.response {
+            Some(response) if response.status > 0 => {
+                let address = entry
+                    .server_ip_address
+                    .filter(|address| !address.is_empty());
+                let response = self.response(&id, &url, started_at_ms, response, address)?;
+                (Some(response), None)
+            }
+            Some(response) => (
+                None,
+                Some(
+                    response
+                        .error
+                        .filter(|error| !error.trim().is_empty())
+                        .unwrap_or_else(|| "no response".into()),
+                ),
+            ),
+            None => (None, Some("no response".into())),
+        };
+
+        let resource_type = resource_type(
+            entry.resource_type.as_deref(),
+            &method,
+            &url,
+            &request_headers,
+            response
+                .as_ref()
+                .map(|response| response.mime_type.as_str()),
+        );
+        let response = response.map(|mut response| {
+            response.from_cache = entry.from_cache.as_ref().is_some_and(is_truthy);
+            response
+        });
+
+        if let Some(kind) = match resource_type {
+            ResourceType::WebSocket => Some(StreamKind::WebSocket),
+            ResourceType::EventSource => Some(StreamKind::EventSource),
+            _ => None,
+        } {
+            self.streams
+                .push(stream_summary(kind, &url_text, &entry.websocket_messages));
+        }
+
+        let timing = Timing {
+            started_at_ms,
+            duration_ms: entry.time.filter(|time| time.is_finite() && *time >= 0.0),
+            wait_ms: entry
+                .timings
+                .and_then(|timings| timings.wait)
+                .filter(|wait| wait.is_finite() && *wait >= 0.0),
+        };
+        let record = RequestRecord {
+            id,
+            page_id: entry.pageref.filter(|page| !page.is_empty()),
+            method,
+            url: url_text,
+            resource_type,
+            initiator: entry.initiator.as_ref().and_then(initiator),
+            request_headers,
+            post_data,
+            response,
+            timing,
+            redirected_from: None,
+            failure,
+        };
+        self.requests.push(record);
+        Ok(())
+    }
+
+    fn response(
+        &mut self,
+        id: &str,
+        url: &Url,
+        started_at_ms: f64,
+        response: HarResponse,
+        remote_address: Option<String>,
+    ) -> Result<ResponseRecord, String> {
+        let status = u16::try_from(response.status)
+            .ok()
+            .filter(|status| *status <= 999)
+            .ok_or_else(|| format!("response.status {} is not an HTTP status", response.status))?;
+        let headers = to_headers(response.headers);
+        let body = match content_body(&response.content) {
+            Ok(body) => body,
+            Err(reason) => {
+                self.warnings
+                    .push(format!("request {id} ({url}): body left out: {reason}"));
+                None
+            }
+        };
+        self.jar
+            .remember_set(&response.cookies, &headers, url, started_at_ms);
+        let redirect = response.redirect_url.trim();
+        if !redirect.is_empty() && (300..400).contains(&status) {
+            if let Ok(target) = url.join(redirect) {
+                self.redirects
+                    .push((self.requests.len(), target.as_str().to_owned()));
+            }
+        }
+        Ok(ResponseRecord {
+            status,
+            status_text: response.status_text,
+            headers,
+            mime_type: response.content.mime_type,
+            body,
+            remote_address,
+            protocol: protocol(&response.http_version),
+            from_cache: false,
+            from_service_worker: response.fetched_via_service_worker,
+        })
+    }
+
+    /// Each redirect hop is its own HAR entry: the next request to the `redirectURL` is the
+    /// one the redirect produced.
+    fn link_redirects(&mut self) {
+        let mut by_url: HashMap<String, Vec<usize>> = HashMap::new();
+        for (position, request) in self.requests.iter().enumerate() {
+            let key = Url::parse(&request.url)
+                .map(|url| url.as_str().to_owned())
+                .unwrap_or_else(|_| request.url.clone());
+            by_url.entry(key).or_default().push(position);
+        }
+        for (from, target) in std::mem::take(&mut self.redirects) {
+            let Some(candidates) = by_url.get(&target) else {
+                continue;
+            };
+            let next = candidates.iter().copied().find(|&position| {
+                position > from && self.requests[position].redirected_from.is_none()
+            });
+            if let Some(position) = next {
+                let from_id = self.requests[from].id.clone();
+                self.requests[position].redirected_from = Some(from_id);
+            }
+        }
+    }
+
+    fn page(&self, page: HarPage) -> Option<Page> {
+        if page.id.is_empty() {
+            return None;
+        }
+        let started_at_ms = parse_time(&page.started_date_time).or_else(|| {
+            self.requests
+                .iter()
+                .find(|request| request.page_id.as_deref() == Some(page.id.as_str()))
+                .map(|request| request.timing.started_at_ms)
+        })?;
+        // HAR pages have no URL: the page is where its first document landed after redirects.
+        let documents = self.requests.iter().filter(|request| {
+            request.page_id.as_deref() == Some(page.id.as_str())
+                && request.resource_type == ResourceType::Document
+        });
+        let document = documents.clone().find(|request| {
+            request
+                .response
+                .as_ref()
+                .is_some_and(|response| !(300..400).contains(&response.status))
+        });
+        let document = document.or_else(|| documents.clone().next());
+        let url = document
+            .map(|request| request.url.clone())
+            .or_else(|| is_http_url(&page.title).then(|| page.title.clone()))
+            .unwrap_or_default();
+        let title = Some(page.title).filter(|title| !title.is_empty() && *title != url);
+        Some(Page {
+            id: page.id,
+            url,
+            title,
+            started_at_ms,
+        })
+    }
+}
+
+fn to_headers(headers: Vec<HarHeader>) -> Vec<Header> {
+    headers
+        .into_iter()
+        .filter(|header| !header.name.is_empty())
+        .map(|header| Header::new(header.name, header.value))
+        .collect()
+}
+
+fn is_truthy(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Bool(flag) => *flag,
+        serde_json::Value::String(text) => !text.is_empty(),
+        _ => false,
+    }
+}
+
+fn protocol(http_version: &str) -> Option<String> {
+    let version = http_version.trim().to_ascii_lowercase();
+    match version.as_str() {
+        "" | "unknown" => None,
+        "http/2" | "http/2.0" => Some("h2".into()),
+        "http/3" | "http/3.0" => Some("h3".into()),
+        _ => Some(version),
+    }
+}
+
+/// Chrome's `_initiator`: `{type, url}` for the parser, `{type, stack: {callFrames, parent}}`
+/// for scripts.
+fn initiator(value: &serde_json::Value) -> Option<Initiator> {
+    let kind = value
+        .get("type")
+        .and_then(|kind| kind.as_str())
+        .filter(|kind| !kind.is_empty())
+        .unwrap_or("other")
+        .to_owned();
+    let url = value
+        .get("url")
+        .and_then(|url| url.as_str())
+        .filter(|url| !url.is_empty())
+        .map(str::to_owned)
+        .or_else(|| stack_url(value.get("stack")?));
+    if value.get("type").is_none() && url.is_none() {
+        return None;
+    }
+    Some(Initiator { kind, url })
+}
+
+fn stack_url(stack: &serde_json::Value) -> Option<String> {
+    let mut current = Some(stack);
+    while let Some(stack) = current {
+        let frame_url = stack
+            .get("callFrames")
+            .and_then(|frames| frames.as_array())
+            .and_then(|frames| {
+                frames.iter().find_map(|frame| {
+                    frame
+                        .get("url")
+                        .and_then(|url| url.as_str())
+                        .filter(|url| !url.is_empty())
+                })
+            });
+        if let Some(url) = frame_url {
+            return Some(url.to_owned());
+        }
+        current = stack.get("parent");
+    }
+    None
+}
+
+/// A WebSocket (or EventSource) entry's messages, kept as the Chrome recorder keeps them.
+fn stream_summary(kind: StreamKind, url: &str, messages: &[WebSocketMessage]) -> StreamSummary {
+    let mut stream = kept_stream::new_stream(kind, url);
+    for message in messages {
+        let direction = if message.kind.eq_ignore_ascii_case("send") {
+            Direction::Sent
+        } else {
+            Direction::Received
+        };
+        let frame = Message::frame(message.opcode, &message.data);
+        kept_stream::add_message(&mut stream, direction, frame);
+    }
+    stream
+}
+
+fn browser_from_user_agent(requests: &[RequestRecord]) -> Option<String> {
+    let agent = requests
+        .iter()
+        .find_map(|request| request.request_header("user-agent"))?;
+    ["Firefox/", "Edg/", "Chrome/"].iter().find_map(|product| {
+        agent
+            .split_whitespace()
+            .find(|token| token.starts_with(product))
+            .map(str::to_owned)
+    })
+}
+
+fn request_host(url: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()?
+        .host_str()
+        .map(str::to_ascii_lowercase)
+}
+
+/// The same site, or one a subdomain of the other (`www.shop.example` and `shop.example`).
+fn hosts_related(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::har::test_support::{by_url, demo, firefox, get_entry, har, import_text, TARGET};
+
+    fn error_of(text: &str) -> String {
+        import_text(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_demo_har_imports_cleanly() {
+        let import = demo();
+        let capture = &import.capture;
+        assert!(import.warnings.is_empty(), "{:?}", import.warnings);
+        assert_eq!(import.skipped, 0);
+        capture.validate().unwrap();
+        assert_eq!(capture.source, CaptureSource::Har);
+        assert_eq!(capture.target_url, TARGET);
+        assert_eq!(capture.requests.len(), 32);
+        assert_eq!(capture.pages.len(), 2);
+        assert_eq!(capture.pages[0].url, "https://demo-shop.recon.test/en/");
+        assert_eq!(
+            capture.pages[0].title.as_deref(),
+            Some("Demo Shop – Lamps & Lighting")
+        );
+        assert_eq!(capture.browser.as_deref(), Some("Chrome/131.0.0.0"));
+        assert!(capture.started_at_ms < capture.ended_at_ms);
+
+        let ids: std::collections::HashSet<_> =
+            capture.requests.iter().map(|request| &request.id).collect();
+        assert_eq!(ids.len(), capture.requests.len());
+        assert_eq!(capture.requests[0].id, "har-0");
+    }
+
+    #[test]
+    fn a_script_initiator_names_the_script_of_its_stack() {
+        let capture = demo().capture;
+        let script = by_url(
+            &capture,
+            "GET",
+            "https://demo-shop.recon.test/api/products/1842",
+        );
+        let initiator = script.initiator.as_ref().unwrap();
+        assert_eq!(initiator.kind, "script");
+        assert_eq!(
+            initiator.url.as_deref(),
+            Some("https://demo-shop.recon.test/static/js/app.8c1d2e.js")
+        );
+    }
+
+    #[test]
+    fn request_headers_keep_tokens_and_cookies() {
+        let capture = demo().capture;
+        let cart = by_url(&capture, "GET", "https://demo-shop.recon.test/api/cart");
+        assert!(cart
+            .request_header("authorization")
+            .is_some_and(|value| value.starts_with("Bearer eyJ")));
+        let products = by_url(
+            &capture,
+            "GET",
+            "https://demo-shop.recon.test/api/products?page=1&q=lamp",
+        );
+        let cookie = products.request_header("Cookie").unwrap();
+        assert!(cookie.contains("shop_session="), "{cookie}");
+    }
+
+    #[test]
+    fn response_headers_are_kept() {
+        let capture = demo().capture;
+        let products = by_url(
+            &capture,
+            "GET",
+            "https://demo-shop.recon.test/api/products?page=1&q=lamp",
+        );
+        assert_eq!(
+            products.response.as_ref().unwrap().header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+    }
+
+    #[test]
+    fn a_redirect_hop_links_to_the_request_it_produced() {
+        let capture = demo().capture;
+        let root = by_url(&capture, "GET", "https://demo-shop.recon.test/");
+        assert_eq!(root.response.as_ref().unwrap().status, 302);
+        let home = by_url(&capture, "GET", "https://demo-shop.recon.test/en/");
+        assert_eq!(home.redirected_from.as_deref(), Some(root.id.as_str()));
+        assert_eq!(
+            home.response.as_ref().unwrap().protocol.as_deref(),
+            Some("h2")
+        );
+    }
+
+    #[test]
+    fn a_blocked_request_keeps_its_failure() {
+        let capture = demo().capture;
+        let blocked = by_url(&capture, "GET", "https://px.adtrail.test/p.gif?e=view");
+        assert!(blocked.response.is_none());
+        assert_eq!(
+            blocked.failure.as_deref(),
+            Some("net::ERR_BLOCKED_BY_CLIENT")
+        );
+    }
+
+    #[test]
+    fn a_websocket_becomes_a_stream_with_its_message_counts_and_samples() {
+        let capture = demo().capture;
+        assert_eq!(capture.streams.len(), 1);
+        let stream = &capture.streams[0];
+        assert_eq!((stream.messages_sent, stream.messages_received), (1, 2));
+        assert_eq!(
+            stream.samples,
+            [
+                r#"sent: {"subscribe":"stock","ids":[1842,2210,3051]}"#,
+                r#"received: {"id":1842,"stock":12}"#,
+                r#"received: {"id":3051,"stock":0}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_binary_websocket_frame_is_sampled_by_its_length() {
+        let entry = r#"{"startedDateTime": "2025-03-14T09:30:12Z", "_resourceType": "websocket",
+            "request": {"method": "GET", "url": "wss://demo-shop.recon.test/live"},
+            "response": {"status": 101, "headers": [], "content": {"mimeType": ""}},
+            "_webSocketMessages": [{"type": "receive", "opcode": 2, "data": "AAECAw=="}]}"#;
+        let capture = import_text(&har(entry)).unwrap().capture;
+        assert_eq!(
+            capture.streams[0].samples,
+            ["received: [binary frame, 8 base64 chars]"]
+        );
+    }
+
+    #[test]
+    fn a_firefox_har_imports_without_its_data_url() {
+        let import = firefox();
+        assert_eq!(import.skipped, 1, "the data: URL is not a request");
+        assert_eq!(import.capture.requests.len(), 5);
+        assert_eq!(import.capture.browser.as_deref(), Some("Firefox/133.0"));
+    }
+
+    #[test]
+    fn request_cookies_without_a_cookie_header_become_one() {
+        let capture = firefox().capture;
+        assert_eq!(
+            capture.requests[0].request_header("cookie"),
+            Some("consent=all")
+        );
+    }
+
+    #[test]
+    fn times_with_a_zone_offset_are_read() {
+        let capture = firefox().capture;
+        let document = &capture.requests[0];
+        assert_eq!(document.timing.started_at_ms, 1_741_944_612_104.0);
+        assert_eq!(document.timing.wait_ms, Some(80.0));
+    }
+
+    #[test]
+    fn http_versions_become_protocol_names() {
+        let capture = firefox().capture;
+        let response = capture.requests[0].response.as_ref().unwrap();
+        assert_eq!(response.protocol.as_deref(), Some("h2"));
+    }
+
+    #[test]
+    fn a_page_takes_the_url_of_its_first_document() {
+        let capture = firefox().capture;
+        assert_eq!(capture.pages[0].url, "https://demo-shop.recon.test/en/");
+    }
+
+    #[test]
+    fn an_empty_file_is_not_a_har() {
+        assert_eq!(
+            error_of("  \n"),
+            "test.har is not a HAR file: the file is empty"
+        );
+    }
+
+    #[test]
+    fn invalid_json_is_not_a_har() {
+        let text = error_of("{\"log\": {\"entries\": [}");
+        assert!(
+            text.starts_with("test.har is not a HAR file: invalid JSON (expected value at line 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn json_without_a_log_is_not_a_har() {
+        let text = error_of("{\"version\": \"1.2\"}");
+        assert!(
+            text.starts_with("test.har is not a HAR file: missing field `log`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_har_without_entries_has_nothing_to_import() {
+        assert_eq!(
+            error_of(&har("")),
+            "test.har holds no HTTP requests to import"
+        );
+    }
+
+    #[test]
+    fn an_entry_with_a_bad_date_is_named() {
+        let text = error_of(&har(
+            r#"{"startedDateTime": "yesterday", "request": {"method": "GET", "url": "https://a.test/"}}"#,
+        ));
+        assert_eq!(
+            text,
+            "test.har: log.entries[0] is invalid: startedDateTime \"yesterday\" is not an ISO 8601 date"
+        );
+    }
+
+    #[test]
+    fn an_entry_with_a_relative_url_is_named() {
+        let text = error_of(&har(
+            r#"{"startedDateTime": "2025-03-14T09:30:12Z", "request": {"method": "GET", "url": "/relative"}}"#,
+        ));
+        assert!(
+            text.starts_with(
+                "test.har: log.entries[0] is invalid: request.url \"/relative\" is not a URL"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let missing = import_file(Path::new("/nonexistent/x.har"), TARGET).unwrap_err();
+        assert!(missing
+            .to_string()
+            .starts_with("cannot read HAR file /nonexistent/x.har:"));
+    }
+
+    #[test]
+    fn a_har_of_another_site_is_imported_with_a_warning() {
+        let entry = get_entry("https://elsewhere.test/", r#"{"mimeType": "text/html"}"#);
+        let import = import_text(&har(&entry)).unwrap();
+        assert_eq!(import.warnings.len(), 1);
+        assert!(
+            import.warnings[0].starts_with("no request in test.har goes to demo-shop.recon.test")
+        );
+    }
+}
