@@ -97,7 +97,9 @@ pub struct QuotaErrorDetail {
     #[serde(flatten)]
     pub detail: ErrorDetail,
     pub quota: Quota,
-    pub limit: u64,
+    /// How much of the quota an account has (named apart from `error.limit`, which names the
+    /// bound a refused capture crossed).
+    pub allowed: u64,
     pub used: u64,
     /// When the quota frees enough for this request; the same figure as `Retry-After`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,9 +126,10 @@ mod tests {
                 detail: ErrorDetail {
                     code: "quota_exceeded".into(),
                     message: "60 scans in the last hour".into(),
+                    limit: None,
                 },
                 quota: Quota::ScansPerHour,
-                limit: 60,
+                allowed: 60,
                 used: 60,
                 retry_after_secs: Some(42),
             },
@@ -136,6 +139,7 @@ mod tests {
         assert_eq!(json["error"]["retry_after_secs"], 42);
         let plain: ErrorBody = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(plain.error.code, "quota_exceeded");
+        assert_eq!(plain.error.limit, None, "error.limit only names a capture bound");
         assert_eq!(
             serde_json::from_value::<QuotaErrorBody>(json).unwrap(),
             body

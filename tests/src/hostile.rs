@@ -351,7 +351,7 @@ pub fn starter_code(capture: &Capture) -> Synthesis {
     let detection = recon_detection::detect(capture);
     let inventory = recon_analysis::analyze(capture, &detection);
     let ranking = rank_every_endpoint(&inventory);
-    let scrubbed = recon_scrub::scrub(capture).capture;
+    let scrubbed = recon_scrub::scrub(capture.clone()).capture;
     recon_synthesis::synthesize(&recon_synthesis::SynthesisInputs {
         scrubbed: &scrubbed,
         detection: &detection,

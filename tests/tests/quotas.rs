@@ -114,7 +114,7 @@ async fn over_the_hourly_scan_quota_post_scans_gets_429_naming_it_with_retry_aft
         Quota::ScansPerHour,
     )
     .await;
-    assert_eq!((refused.error.limit, refused.error.used), (3, 3));
+    assert_eq!((refused.error.allowed, refused.error.used), (3, 3));
     // The slot frees when the first scan leaves the hour.
     let retry = refused.error.retry_after_secs.unwrap_or_default();
     assert!((3500..=3600).contains(&retry), "Retry-After {retry}");
@@ -148,7 +148,7 @@ async fn over_the_concurrent_scans_quota_an_upload_waits_until_a_scan_ends() {
         Quota::ConcurrentScans,
     )
     .await;
-    assert_eq!((refused.error.limit, refused.error.used), (1, 1));
+    assert_eq!((refused.error.allowed, refused.error.used), (1, 1));
     assert_eq!(stack.scan(second).await.status, ScanStatus::Created);
     // A retried upload of the scan already in the pipeline is answered as the first one was.
     let retried = post_capture(&stack, &stack.api, &stack.key, first, shop_upload()).await;
@@ -187,7 +187,7 @@ async fn capture_bytes_count_as_stored_and_a_capture_larger_than_the_quota_gets_
         Quota::CaptureBytesPerDay,
     )
     .await;
-    assert_eq!((refused.error.limit, refused.error.used), (limit, size));
+    assert_eq!((refused.error.allowed, refused.error.used), (limit, size));
     let retry = refused.error.retry_after_secs.unwrap_or_default();
     assert!((86_300..=86_400).contains(&retry), "Retry-After {retry}");
 

@@ -75,7 +75,7 @@ async fn over_the_websocket_quota_a_socket_gets_429_until_one_closes() {
     let body: QuotaErrorBody =
         serde_json::from_slice(refused.body().as_deref().unwrap_or_default()).expect("json");
     assert_eq!(body.error.quota, Quota::Websockets);
-    assert_eq!((body.error.limit, body.error.used), (2, 2));
+    assert_eq!((body.error.allowed, body.error.used), (2, 2));
 
     first.send(Message::Close(None)).await.expect("close");
     drop(first);

@@ -140,9 +140,10 @@ fn quota_response(status: StatusCode, code: &str, exceeded: &Exceeded) -> Respon
             detail: ErrorDetail {
                 code: code.to_owned(),
                 message: exceeded.message(),
+                limit: None,
             },
             quota: exceeded.quota,
-            limit: exceeded.limit,
+            allowed: exceeded.limit,
             used: exceeded.used,
             retry_after_secs,
         },

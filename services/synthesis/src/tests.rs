@@ -353,7 +353,7 @@ fn a_site_name_with_line_breaks_stays_inside_its_comment() {
             }
         }
     }
-    let scrubbed = recon_scrub::scrub(&raw_capture()).capture;
+    let scrubbed = recon_scrub::scrub(raw_capture()).capture;
     let synthesis = synthesize(&SynthesisInputs {
         scrubbed: &scrubbed,
         detection: &Detection::default(),

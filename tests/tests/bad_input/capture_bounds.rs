@@ -2,9 +2,7 @@
 //! decoded, with the limit it crossed named in the error body, nothing is written, and a good
 //! scan goes through afterwards.
 
-use recon_contracts::{
-    Body, Capture, CaptureBounds, Header, Limit, StreamKind, StreamSummary,
-};
+use recon_contracts::{Body, Capture, CaptureBounds, Header, Limit, StreamKind, StreamSummary};
 use recon_runtime::codec;
 use recon_tests::{fixtures, SharedStack};
 
@@ -178,7 +176,10 @@ fn a_body_longer_than_allowed_is_refused() {
 fn more_requests_than_allowed_are_refused() {
     let json = || {
         let request = r#"{"id":"r","method":"GET","url":"https://demo-shop.recon.test/","resource_type":"fetch","request_headers":[],"timing":{"started_at_ms":0}}"#;
-        capture_json_with_raw("requests", &repeated(request, default_max(Limit::Requests) + 1))
+        capture_json_with_raw(
+            "requests",
+            &repeated(request, default_max(Limit::Requests) + 1),
+        )
     };
     too_large(json, Limit::Requests);
 }
@@ -196,7 +197,10 @@ fn more_pages_than_allowed_are_refused() {
 fn more_cookies_than_allowed_are_refused() {
     let json = || {
         let cookie = r#"{"name":"c","value":"","domain":"demo-shop.recon.test"}"#;
-        capture_json_with_raw("cookies", &repeated(cookie, default_max(Limit::Cookies) + 1))
+        capture_json_with_raw(
+            "cookies",
+            &repeated(cookie, default_max(Limit::Cookies) + 1),
+        )
     };
     too_large(json, Limit::Cookies);
 }
@@ -205,7 +209,10 @@ fn more_cookies_than_allowed_are_refused() {
 fn more_streams_than_allowed_are_refused() {
     let json = || {
         let stream = r#"{"kind":"event_source","url":"https://demo-shop.recon.test/feed"}"#;
-        capture_json_with_raw("streams", &repeated(stream, default_max(Limit::Streams) + 1))
+        capture_json_with_raw(
+            "streams",
+            &repeated(stream, default_max(Limit::Streams) + 1),
+        )
     };
     too_large(json, Limit::Streams);
 }
