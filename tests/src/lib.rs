@@ -28,6 +28,15 @@ pub use stack::{TestStack, UNMETERED_QUOTAS};
 pub use stack_traces::StackTraces;
 pub use websocket::{connect_events, read_until_closed, websocket_events, EventSocket};
 
+/// This crate's directory (`tests/`). Read at run time first (cargo test sets it): a target dir
+/// shared by two checkouts may hold a test binary built in the other one, whose compile-time
+/// path no longer exists.
+pub fn crate_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// A free TCP port on 127.0.0.1 (bound, read, released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
