@@ -2,6 +2,8 @@
 //! REST bodies of the api, the MessagePack messages stages pass over NATS, the progress events,
 //! and the stage results that make up the report. The CLI and the server share nothing else.
 
+pub mod accounts;
+pub mod admin;
 pub mod api;
 pub mod capture;
 pub mod capture_bounds;
@@ -14,6 +16,7 @@ pub mod quota;
 pub mod report;
 pub mod version;
 
+pub use accounts::*;
 pub use api::*;
 pub use capture::*;
 pub use capture_bounds::{CaptureBounds, Limit, LimitExceeded};
