@@ -1,4 +1,4 @@
-//! `recon scan URL`: create the scan (which checks the key before anyone spends time
+//! `recon scan [URL]`: create the scan (which checks the key before anyone spends time
 //! browsing), record the site in Chrome or import a HAR file, upload the capture, follow the
 //! pipeline to its end.
 //!
@@ -30,7 +30,8 @@ const UPLOAD_ATTEMPTS: u64 = 3;
 pub struct ScanArgs {
     /// `--allow-http`: plain http to a server that is not this machine.
     pub allow_http: bool,
-    pub url: String,
+    /// The site; with `--from-har` it defaults to the HAR's first page.
+    pub url: Option<String>,
     pub intent: Option<String>,
     pub template: Option<String>,
     pub from_har: Option<PathBuf>,
@@ -43,11 +44,35 @@ pub struct ScanArgs {
 }
 
 pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
-    let target_url = parse_target(&args.url)?;
     // A bad HAR file is the user's to fix before anything reaches the server.
-    let imported = match &args.from_har {
-        Some(path) => Some(import_har(path, &target_url)?),
-        None => None,
+    let (target_url, imported) = match (&args.url, &args.from_har) {
+        (Some(url), None) => (parse_target(url)?, None),
+        (Some(url), Some(path)) => {
+            let target_url = parse_target(url)?;
+            let capture = import_har(path, &target_url)?;
+            (target_url, Some(capture))
+        }
+        (None, Some(path)) => {
+            let mut capture = import_har(path, "")?;
+            let site = first_page(&capture).ok_or_else(|| {
+                Failure::usage(format!(
+                    "{} names no page to scan: give the site's URL (recon scan URL --from-har FILE)",
+                    path.display()
+                ))
+            })?;
+            let target_url = parse_target(&site)?;
+            eprintln!(
+                "scanning {target_url} (the first page of {})",
+                path.display()
+            );
+            capture.target_url = target_url.clone();
+            (target_url, Some(capture))
+        }
+        (None, None) => {
+            return Err(Failure::usage(
+                "give the site to scan (recon scan URL) or a HAR file (recon scan --from-har FILE)",
+            ))
+        }
     };
 
     let (client, update) = crate::connect(args.allow_http)?;
@@ -145,6 +170,27 @@ fn import_har(path: &std::path::Path, target_url: &str) -> Result<Capture, Failu
         );
     }
     Ok(import.capture)
+}
+
+/// The site a HAR file was recorded on: its first page's URL, else its first document request,
+/// else its first request (http or https only).
+fn first_page(capture: &Capture) -> Option<String> {
+    let web = |url: &str| url.starts_with("https://") || url.starts_with("http://");
+    let mut requests: Vec<_> = capture.requests.iter().filter(|r| web(&r.url)).collect();
+    requests.sort_by(|a, b| a.timing.started_at_ms.total_cmp(&b.timing.started_at_ms));
+    capture
+        .pages
+        .iter()
+        .map(|page| page.url.as_str())
+        .find(|url| web(url))
+        .or_else(|| {
+            requests
+                .iter()
+                .find(|r| r.resource_type == recon_contracts::ResourceType::Document)
+                .map(|r| r.url.as_str())
+        })
+        .or_else(|| requests.first().map(|r| r.url.as_str()))
+        .map(str::to_owned)
 }
 
 /// Encodes the capture and refuses one the server would refuse, before sending it.

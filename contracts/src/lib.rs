@@ -14,6 +14,7 @@ pub mod messages;
 pub mod names;
 pub mod quota;
 pub mod report;
+pub mod text_table;
 pub mod version;
 
 pub use accounts::*;

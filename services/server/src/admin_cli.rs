@@ -5,6 +5,7 @@
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use recon_contracts::admin::{AccountsReport, ScansReport, VersionReport};
+use recon_contracts::text_table::text_table;
 use recon_runtime::db::keys::{self, Revoked};
 use recon_runtime::{admin_reports, db, ServerConfig};
 use serde::Serialize;
@@ -110,7 +111,7 @@ async fn list_keys(pool: &PgPool, account: Option<&str>, json: bool) -> anyhow::
         println!("{}", serde_json::to_string_pretty(&listed)?);
         return Ok(());
     }
-    let rows = listed
+    let rows: Vec<Vec<String>> = listed
         .iter()
         .map(|row| {
             vec![
@@ -125,9 +126,9 @@ async fn list_keys(pool: &PgPool, account: Option<&str>, json: bool) -> anyhow::
         .collect();
     print!(
         "{}",
-        table(
+        text_table(
             &["id", "account", "key", "created", "last used", "revoked"],
-            rows
+            &rows
         )
     );
     Ok(())
@@ -161,34 +162,11 @@ fn print<T: Serialize>(json: bool, report: &T, as_table: fn(&T) -> String) -> an
     Ok(())
 }
 
-/// Columns padded to their widest cell.
-fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        format!("{}\n", padded.join("  ").trim_end())
-    };
-    let mut out = line(header.iter().map(|h| (*h).to_owned()).collect());
-    for row in rows {
-        out.push_str(&line(row));
-    }
-    out
-}
-
 fn versions_table(report: &VersionReport) -> String {
     let mut out = format!("latest {}, minimum {}\n", report.latest, report.minimum);
     for window in &report.windows {
         out.push_str(&format!("\nlast {} days\n", window.days));
-        let rows = window
+        let rows: Vec<Vec<String>> = window
             .versions
             .iter()
             .map(|v| {
@@ -200,7 +178,7 @@ fn versions_table(report: &VersionReport) -> String {
                 ]
             })
             .collect();
-        out.push_str(&table(&["version", "accounts", "requests", ""], rows));
+        out.push_str(&text_table(&["version", "accounts", "requests", ""], &rows));
         let below = &window.below_minimum;
         out.push_str(&format!(
             "below the minimum: {} versions, {} accounts, {} requests\n",
@@ -225,7 +203,7 @@ fn versions_table(report: &VersionReport) -> String {
 
 fn accounts_table(report: &AccountsReport) -> String {
     let used = |quota: &recon_contracts::QuotaUse| format!("{}/{}", quota.used, quota.limit);
-    let rows = report
+    let rows: Vec<Vec<String>> = report
         .accounts
         .iter()
         .map(|a| {
@@ -241,7 +219,7 @@ fn accounts_table(report: &AccountsReport) -> String {
             ]
         })
         .collect();
-    table(
+    text_table(
         &[
             "account",
             "keys",
@@ -252,18 +230,18 @@ fn accounts_table(report: &AccountsReport) -> String {
             "replays/day",
             "websockets",
         ],
-        rows,
+        &rows,
     )
 }
 
 fn scans_table(report: &ScansReport) -> String {
-    let by_status = report
+    let by_status: Vec<Vec<String>> = report
         .by_status
         .iter()
         .map(|row| vec![row.status.clone(), row.count.to_string()])
         .collect();
-    let mut out = table(&["status", "scans"], by_status);
-    let by_day = report
+    let mut out = text_table(&["status", "scans"], &by_status);
+    let by_day: Vec<Vec<String>> = report
         .by_day
         .iter()
         .map(|row| {
@@ -275,13 +253,13 @@ fn scans_table(report: &ScansReport) -> String {
         })
         .collect();
     out.push('\n');
-    out.push_str(&table(&["day", "status", "scans"], by_day));
+    out.push_str(&text_table(&["day", "status", "scans"], &by_day));
     let sweeps = &report.orphan_sweeps;
     out.push_str(&format!(
         "\norphan sweeps: {} in 7 days marked {} scans errored ({} in 30 days)\n\n",
         sweeps.sweeps_7d, sweeps.scans_7d, sweeps.scans_30d
     ));
-    let errored = report
+    let errored: Vec<Vec<String>> = report
         .errored
         .iter()
         .map(|scan| {
@@ -294,9 +272,9 @@ fn scans_table(report: &ScansReport) -> String {
             ]
         })
         .collect();
-    out.push_str(&table(
+    out.push_str(&text_table(
         &["errored scan", "when", "account", "step", "message"],
-        errored,
+        &errored,
     ));
     out
 }
