@@ -1,9 +1,9 @@
 //! `recon status ID|URL`: one look at a scan, briefly or as JSON.
 
-use recon_contracts::ScanView;
 use crate::exit::{Exit, Failure};
 use crate::outcome::print_json;
 use crate::scan_ref::ScanRef;
+use recon_contracts::ScanView;
 
 pub async fn run(scan: ScanRef, json: bool, allow_http: bool) -> Result<Exit, Failure> {
     let (client, update) = crate::connect(allow_http)?;

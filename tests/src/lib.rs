@@ -7,6 +7,7 @@ pub mod canaries;
 pub mod capture_site;
 pub mod cli;
 pub mod fixtures;
+pub mod headless;
 pub mod hostile;
 pub mod hostile_server;
 pub mod lamp_shop;
