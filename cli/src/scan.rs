@@ -45,35 +45,27 @@ pub struct ScanArgs {
 
 pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
     // A bad HAR file is the user's to fix before anything reaches the server.
-    let (target_url, imported) = match (&args.url, &args.from_har) {
-        (Some(url), None) => (parse_target(url)?, None),
-        (Some(url), Some(path)) => {
-            let target_url = parse_target(url)?;
-            let capture = import_har(path, &target_url)?;
-            (target_url, Some(capture))
-        }
-        (None, Some(path)) => {
-            let mut capture = import_har(path, "")?;
-            let site = first_page(&capture).ok_or_else(|| {
-                Failure::usage(format!(
-                    "{} names no page to scan: give the site's URL (recon scan URL --from-har FILE)",
+    let (target_url, imported) =
+        match (&args.url, &args.from_har) {
+            (Some(url), None) => (parse_target(url)?, None),
+            (Some(url), Some(path)) => {
+                let target_url = parse_target(url)?;
+                let capture = import_har(path, Some(&target_url))?;
+                (target_url, Some(capture))
+            }
+            (None, Some(path)) => {
+                let capture = import_har(path, None)?;
+                let target_url = capture.target_url.clone();
+                eprintln!(
+                    "scanning {target_url} (the first page of {})",
                     path.display()
-                ))
-            })?;
-            let target_url = parse_target(&site)?;
-            eprintln!(
-                "scanning {target_url} (the first page of {})",
-                path.display()
-            );
-            capture.target_url = target_url.clone();
-            (target_url, Some(capture))
-        }
-        (None, None) => {
-            return Err(Failure::usage(
+                );
+                (target_url, Some(capture))
+            }
+            (None, None) => return Err(Failure::usage(
                 "give the site to scan (recon scan URL) or a HAR file (recon scan --from-har FILE)",
-            ))
-        }
-    };
+            )),
+        };
 
     let (client, update) = crate::connect(args.allow_http)?;
     let created = client
@@ -151,7 +143,7 @@ pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
     outcome.finish(args.json)
 }
 
-fn import_har(path: &std::path::Path, target_url: &str) -> Result<Capture, Failure> {
+fn import_har(path: &std::path::Path, target_url: Option<&str>) -> Result<Capture, Failure> {
     let import = har::import_file(path, target_url)?;
     for warning in import.warnings.iter().take(SHOWN_WARNINGS) {
         eprintln!("recon: warning: {warning}");
@@ -170,27 +162,6 @@ fn import_har(path: &std::path::Path, target_url: &str) -> Result<Capture, Failu
         );
     }
     Ok(import.capture)
-}
-
-/// The site a HAR file was recorded on: its first page's URL, else its first document request,
-/// else its first request (http or https only).
-fn first_page(capture: &Capture) -> Option<String> {
-    let web = |url: &str| url.starts_with("https://") || url.starts_with("http://");
-    let mut requests: Vec<_> = capture.requests.iter().filter(|r| web(&r.url)).collect();
-    requests.sort_by(|a, b| a.timing.started_at_ms.total_cmp(&b.timing.started_at_ms));
-    capture
-        .pages
-        .iter()
-        .map(|page| page.url.as_str())
-        .find(|url| web(url))
-        .or_else(|| {
-            requests
-                .iter()
-                .find(|r| r.resource_type == recon_contracts::ResourceType::Document)
-                .map(|r| r.url.as_str())
-        })
-        .or_else(|| requests.first().map(|r| r.url.as_str()))
-        .map(str::to_owned)
 }
 
 /// Encodes the capture and refuses one the server would refuse, before sending it.

@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn the_upload_is_the_capture_gzipped() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/demo.har");
-        let capture = crate::har::import_file(&path, "https://demo-shop.recon.test/")
+        let capture = crate::har::import_file(&path, Some("https://demo-shop.recon.test/"))
             .unwrap()
             .capture;
         let prepared = prepare(&capture).unwrap();
