@@ -132,24 +132,35 @@ async fn listen(page: &Page) -> PageEvents {
     PageEvents { requests, errors }
 }
 
-/// The value of a JavaScript expression in the page (promises awaited).
-pub async fn eval<T: serde::de::DeserializeOwned>(page: &Page, expression: &str) -> T {
+/// The value of a JavaScript expression in the page (promises awaited), or why there is none.
+async fn try_eval<T: serde::de::DeserializeOwned>(
+    page: &Page,
+    expression: &str,
+) -> Result<T, String> {
     let params = EvaluateParams::builder()
         .expression(expression)
         .await_promise(true)
         .build()
-        .unwrap();
+        .map_err(|err| err.to_string())?;
     page.evaluate_expression(params)
         .await
-        .unwrap_or_else(|err| panic!("evaluating {expression}: {err}"))
+        .map_err(|err| format!("evaluating {expression}: {err}"))?
         .into_value()
-        .unwrap_or_else(|err| panic!("value of {expression}: {err}"))
+        .map_err(|err| format!("value of {expression}: {err}"))
 }
 
-/// Waits (up to 5 s) until `expression` is true in the page.
+/// The value of a JavaScript expression in the page (promises awaited).
+pub async fn eval<T: serde::de::DeserializeOwned>(page: &Page, expression: &str) -> T {
+    try_eval(page, expression)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// Waits (up to 5 s) until `expression` is true in the page; while the page navigates (its
+/// context is gone for a moment) it keeps asking.
 pub async fn wait_for(page: &Page, expression: &str) {
     for _ in 0..100 {
-        if eval::<bool>(page, expression).await {
+        if try_eval::<bool>(page, expression).await == Ok(true) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -21,11 +21,11 @@ const ADMIN_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1100px;\
 padding:1rem 2rem;color:#1d232a}h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}\
 table{border-collapse:collapse;margin:.5rem 0}th,td{border-bottom:1px solid #d5dbe1;\
-padding:.25rem .75rem;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+padding:.25rem .75rem;text-align:left}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\
 .banner{background:#f3f6fa;border:1px solid #c9d4e0;border-radius:6px;padding:1rem}\
 .warn{color:#a33a00;font-weight:600}.ok{color:#24663b}header{display:flex;\
 justify-content:space-between;align-items:center}form.inline{display:inline}\
-.windows{display:flex;gap:2rem;flex-wrap:wrap}";
+.windows{display:flex;gap:2rem;flex-wrap:wrap}section{overflow-x:auto}";
 
 /// A whole page with the admin headers.
 fn html(status: StatusCode, title: &str, body: &str) -> Response {
@@ -245,6 +245,9 @@ fn scans_section(body: &mut String, report: &ScansReport) {
             escape(scan.step.as_deref().unwrap_or("")),
             escape(scan.message.as_deref().unwrap_or("")),
         );
+    }
+    if report.errored.is_empty() {
+        body.push_str("<tr><td colspan=\"5\">none</td></tr>");
     }
     body.push_str("</tbody></table></section>");
 }
