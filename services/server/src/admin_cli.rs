@@ -135,8 +135,16 @@ async fn list_keys(pool: &PgPool, account: Option<&str>, json: bool) -> anyhow::
 }
 
 async fn revoke_key(pool: &PgPool, id: Uuid) -> anyhow::Result<()> {
+    let owner = keys::account_of(pool, id).await?;
     let outcome = keys::revoke(pool, id).await?;
-    tracing::info!(key_id = %id, outcome = ?outcome, "admin action: API key revocation");
+    let (account_id, account) = owner.unzip();
+    tracing::info!(
+        account_id = ?account_id,
+        account = ?account,
+        key_id = %id,
+        outcome = ?outcome,
+        "admin action: API key revocation"
+    );
     match outcome {
         Revoked::Now => eprintln!("key {id} revoked"),
         Revoked::Already => eprintln!("key {id} was already revoked"),

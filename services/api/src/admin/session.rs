@@ -101,7 +101,14 @@ pub async fn login(
     same_origin(&headers)?;
     let owner = keys::authenticate(&state.deps.db, form.key.trim()).await?;
     let Some(owner) = owner.filter(|owner| owner.admin) else {
-        tracing::warn!("admin login refused: not an active admin key");
+        match owner {
+            Some(customer) => tracing::warn!(
+                account_id = %customer.account_id,
+                key_id = %customer.key_id,
+                "admin login refused: a customer key"
+            ),
+            None => tracing::warn!("admin login refused: not an active key"),
+        }
         return Ok(page::login(
             StatusCode::UNAUTHORIZED,
             Some("That is not an active admin key."),

@@ -213,6 +213,21 @@ pub async fn revoke_own(
     Ok(Revoked::Now)
 }
 
+/// The account (id and name) a key belongs to, revoked or not; for the operators' log lines.
+pub async fn account_of(
+    pool: &PgPool,
+    key_id: Uuid,
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT a.id, a.name FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.id = $1",
+    )
+    .bind(key_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| Ok((row.try_get("id")?, row.try_get("name")?)))
+        .transpose()
+}
+
 /// Revokes any key (operators): no lock-out rule.
 pub async fn revoke(pool: &PgPool, key_id: Uuid) -> Result<Revoked, sqlx::Error> {
     let mut tx = pool.begin().await?;
