@@ -538,6 +538,16 @@ fn report_retention_deletes_scans_that_ended_more_than_90_days_ago() {
             .await
             .unwrap();
         let report_url = view["report_url"].as_str().unwrap().to_owned();
+        let stored = (
+            rows_of(stack, "stage_results", expired).await,
+            rows_of(stack, "scan_events", expired).await,
+            blob_files(stack, expired).len(),
+        );
+        assert!(stored.0 > 0 && stored.1 > 0, "{stored:?}");
+        eprintln!(
+            "RETENTION: scan {expired} holds {} stage results, {} events and {} blobs before the sweep",
+            stored.0, stored.1, stored.2
+        );
         // 89 days ago is kept, 91 days ago is past the default retention of 90 days.
         for (scan_id, days) in [(kept, 89), (expired, 91)] {
             sqlx::query(
