@@ -5,13 +5,17 @@
 
 pub mod canaries;
 pub mod capture_site;
+pub mod chart;
 pub mod cli;
+pub mod exposition;
 pub mod fixtures;
+pub mod headless;
 pub mod hostile;
 pub mod hostile_server;
 pub mod lamp_shop;
 pub mod logging_site;
 mod nats_server;
+pub mod promql;
 pub mod protected_site;
 pub mod proxy;
 pub mod replay_proxies;

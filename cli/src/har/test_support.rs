@@ -20,7 +20,7 @@ fn fixture_path() -> PathBuf {
 
 /// The demo shop as Chrome exported it.
 pub fn demo() -> Import {
-    import_file(&fixture_path(), TARGET).unwrap()
+    import_file(&fixture_path(), Some(TARGET)).unwrap()
 }
 
 /// A Firefox export: no `_resourceType`, no parsed response cookies, a `data:` URL.

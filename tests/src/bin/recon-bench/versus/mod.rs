@@ -178,7 +178,7 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
 /// The demo HAR through all three: GraphQL operations kept apart or merged into one path.
 fn graphql_rows(h2o: &har_to_openapi::Peer, m2s: &mitmproxy2swagger::Peer) -> Result<Vec<Row>> {
     let har_path = recon_tests::crate_dir().join("fixtures/demo.har");
-    let import = browser_recon::har::import_file(&har_path, DEMO_TARGET)?;
+    let import = browser_recon::har::import_file(&har_path, Some(DEMO_TARGET))?;
     let stored = codec::to_gzip_json(&import.capture)?;
     let ours = ours::run(&stored)?;
     let operations = our_graphql_operations(&ours.endpoints, DEMO_HOST);
