@@ -1,6 +1,7 @@
 //! How progress is shown: a live indicatif display on a terminal (one line per step: pending ·
 //! running · complete · errored, the step's message and its time), or plain lines for CI and
-//! logs (`--no-progress`, or stderr not a terminal), which carry no escape codes.
+//! logs (`--no-progress`, or stderr not a terminal), which carry no escape codes. The steps are
+//! the ones the server sends, in its order; the CLI knows no step name of its own.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -20,13 +21,23 @@ pub enum Display {
 }
 
 impl Display {
-    /// The live display when stderr is a terminal and `--no-progress` was not given.
-    pub fn for_flags(no_progress: bool) -> Display {
+    /// The live display when stderr is a terminal and `--no-progress` was not given, with a
+    /// pending line for each of `steps`.
+    pub fn for_flags(no_progress: bool, steps: &[Step]) -> Display {
         let dumb = std::env::var("TERM").is_ok_and(|term| term == "dumb");
         if no_progress || dumb || !std::io::stderr().is_terminal() {
             Display::Lines
         } else {
-            Display::Live(Live::new())
+            let mut live = Live::new();
+            live.add_steps(steps);
+            Display::Live(live)
+        }
+    }
+
+    /// Steps the server named that have no line yet, appended in the server's order.
+    pub fn add_steps(&mut self, steps: &[Step]) {
+        if let Display::Live(live) = self {
+            live.add_steps(steps);
         }
     }
 
@@ -69,26 +80,36 @@ fn style(template: &str) -> ProgressStyle {
 
 impl Live {
     fn new() -> Live {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-        let mut bars = HashMap::new();
-        for step in Step::ALL {
-            let bar = multi.add(ProgressBar::new_spinner());
-            bar.set_style(style("  · {prefix:<14} pending"));
-            bar.set_prefix(step.as_str());
-            bar.tick();
-            bars.insert(step, bar);
-        }
         Live {
-            multi,
-            bars,
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            bars: HashMap::new(),
             started_at: HashMap::new(),
         }
     }
 
+    fn add_steps(&mut self, steps: &[Step]) {
+        for step in steps {
+            self.bar(step);
+        }
+    }
+
+    /// The step's line, added as pending when the server had not named the step before.
+    fn bar(&mut self, step: &Step) -> ProgressBar {
+        let multi = &self.multi;
+        self.bars
+            .entry(step.clone())
+            .or_insert_with(|| {
+                let bar = multi.add(ProgressBar::new_spinner());
+                bar.set_style(style("  · {prefix:<14} pending"));
+                bar.set_prefix(step.as_str().to_owned());
+                bar.tick();
+                bar
+            })
+            .clone()
+    }
+
     fn show(&mut self, event: &RecordedEvent) {
-        let Some(bar) = self.bars.get(&event.step) else {
-            return;
-        };
+        let bar = self.bar(&event.step);
         let message = event
             .message
             .as_deref()
@@ -96,7 +117,7 @@ impl Live {
             .unwrap_or_default();
         match event.status {
             StepStatus::Started => {
-                self.started_at.insert(event.step, event.created_at);
+                self.started_at.insert(event.step.clone(), event.created_at);
                 bar.set_style(style(
                     "  {spinner} {prefix:<14} running   {elapsed:>5}  {wide_msg}",
                 ));

@@ -123,7 +123,7 @@ impl Outcome {
             .as_deref()
             .filter(|message| !message.trim().is_empty())
             .unwrap_or("no reason given");
-        match self.failed_step {
+        match &self.failed_step {
             Some(step) => format!("scan {} failed at step {step}: {reason}", self.scan_id),
             None => format!("scan {} failed: {reason}", self.scan_id),
         }
@@ -166,7 +166,7 @@ mod tests {
     fn an_errored_step_exits_one_with_its_message() {
         let failed = outcome(
             ScanStatus::Errored,
-            Some(Step::Validation),
+            Some(Step::named("validation")),
             Some("proxy refused"),
         );
         let failure = failed.finish(true).unwrap_err();

@@ -111,7 +111,7 @@ pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
     }
 
     eprintln!("capture uploaded; following the pipeline (Ctrl-C stops watching, not the scan)");
-    let mut display = Display::for_flags(args.no_progress);
+    let mut display = Display::for_flags(args.no_progress, &accepted.steps);
     let follower = Follower::new(&client, scan_id);
     let end = tokio::select! {
         end = follower.follow(&mut display, false) => end,

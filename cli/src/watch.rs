@@ -15,7 +15,9 @@ pub async fn run(
     allow_http: bool,
 ) -> Result<Exit, Failure> {
     let (client, update) = crate::connect(allow_http)?;
-    let mut display = Display::for_flags(no_progress);
+    // The scan's answer names the pipeline's steps, so every line is drawn from the start.
+    let steps = client.scan(scan_id).await?.steps;
+    let mut display = Display::for_flags(no_progress, &steps);
     let follower = Follower::new(&client, scan_id);
     let end = tokio::select! {
         end = follower.follow(&mut display, true) => end,

@@ -12,6 +12,8 @@ pub mod messages;
 pub mod names;
 pub mod quota;
 pub mod report;
+pub mod stage_result;
+pub mod validation_setup;
 pub mod version;
 
 pub use api::*;
@@ -23,3 +25,5 @@ pub use events::*;
 pub use messages::*;
 pub use quota::*;
 pub use report::*;
+pub use stage_result::StageResult;
+pub use validation_setup::{ProxySecrets, RotationMode, ValidationSettings};

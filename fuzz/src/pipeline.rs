@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use recon_contracts::{
-    Capture, Detection, Header, IntentRanking, Inventory, ScrubSummary, Validation,
+    Capture, Detection, Header, IntentRanking, Inventory, ProxySecrets, ScrubSummary, Validation,
+    ValidationSettings,
 };
-use recon_runtime::config::ValidationSettings;
-use recon_runtime::secrets::ProxySecrets;
 use recon_validation::transport::{Hop, RawResponse, Sending, Transport, TransportError};
 use recon_validation::{ReplayEnvironment, StaticResolver, ValidationInput};
 

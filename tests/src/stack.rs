@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use recon_contracts::{
     Capture, CaptureAccepted, CreateScanRequest, CreateScanResponse, EventsPage, RecordedEvent,
-    ScanView, Step, Validation,
+    ScanView, StageResult, Validation,
 };
 use recon_runtime::stage::Deps;
 use recon_runtime::{db, ServerConfig};
@@ -183,7 +183,7 @@ impl TestStack {
 
     /// The validation result stored for a scan.
     pub async fn validation(&self, scan_id: Uuid) -> Validation {
-        let stored = db::results::load(&self.db, scan_id, Step::Validation)
+        let stored = db::results::load(&self.db, scan_id, Validation::STEP)
             .await
             .expect("read the validation result")
             .expect("a stored validation result");
@@ -192,7 +192,9 @@ impl TestStack {
 
     /// The shared dependencies, for running a custom stage in this world.
     pub async fn deps(&self) -> Deps {
-        recon_server::open_deps(&self.config).await.expect("deps")
+        recon_runtime::open_deps(&self.config, recon_runtime::Needs::ALL)
+            .await
+            .expect("deps")
     }
 
     /// Stops the roles gracefully (each finishes what it holds), then cleans up as drop does.

@@ -6,7 +6,6 @@ use std::process::Output;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use recon_contracts::Step;
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
 use recon_server::Role;
@@ -119,7 +118,7 @@ struct ScrubFails {
 }
 
 impl Stage for ScrubFails {
-    const STEP: Step = Step::Scrub;
+    const STEP: &'static str = "scrub";
 
     async fn run(&self, _ctx: &StageContext) -> Result<StageOutput, StageError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
@@ -132,7 +131,7 @@ async fn an_errored_step_is_shown_inline_and_exits_1_and_watch_status_no_wait_wo
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Stage(Step::Scrub))
+        .filter(|role| *role != Role::Stage("scrub"))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let mut failing = tokio::task::JoinSet::new();

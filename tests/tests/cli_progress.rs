@@ -10,7 +10,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use recon_contracts::Step;
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
 use recon_server::Role;
@@ -24,13 +23,13 @@ struct GatedRender {
 }
 
 impl Stage for GatedRender {
-    const STEP: Step = Step::Render;
+    const STEP: &'static str = "render";
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         if let Ok(permit) = self.gate.acquire().await {
             permit.forget();
         }
-        recon_render::RenderStage.run(ctx).await
+        recon_server::stages::RenderStage.run(ctx).await
     }
 }
 
@@ -96,7 +95,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Stage(Step::Render))
+        .filter(|role| *role != Role::Stage("render"))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let gate = Arc::new(Semaphore::new(0));
@@ -157,7 +156,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
         .await;
     println!("--- at the end ---\n{finished}");
 
-    for step in Step::ALL {
+    for step in recon_tests::steps() {
         let lines = step_line(&finished, step.as_str());
         assert_eq!(lines.len(), 1, "one line for {step}:\n{finished}");
         assert!(
@@ -165,7 +164,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
             "{step} completed:\n{finished}"
         );
     }
-    for step in &Step::ALL[..6] {
+    for step in &recon_tests::steps()[..6] {
         let lines = step_line(&before_render, step.as_str());
         assert_eq!(lines.len(), 1, "one line for {step}:\n{before_render}");
     }
@@ -216,7 +215,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
         .lines()
         .filter(|line| line.starts_with('['))
         .collect();
-    let expected: Vec<String> = Step::ALL
+    let expected: Vec<String> = recon_tests::steps()
         .iter()
         .flat_map(|step| [format!("[{step}] started"), format!("[{step}] complete")])
         .collect();

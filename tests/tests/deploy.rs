@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use recon_contracts::{names, Step};
+use recon_contracts::names;
 use recon_server::Role;
 use recon_tests::{harness_env, run_ok};
 use serde_json::Value;
@@ -179,9 +179,9 @@ fn keda_scales_each_stage_on_its_own_jetstream_consumer() {
         let trigger = &object["spec"]["triggers"][0];
         assert_eq!(trigger["type"], "nats-jetstream");
         let consumer = trigger["metadata"]["consumer"].as_str().unwrap_or_default();
-        let step = Step::ALL
+        let step = recon_tests::steps()
             .into_iter()
-            .find(|step| step.consumer_name() == consumer)
+            .find(|step| step.as_str() == consumer)
             .unwrap_or_else(|| panic!("{consumer} is not a stage's consumer"));
         assert_eq!(trigger["metadata"]["stream"], names::SCANS_STREAM);
         assert_eq!(

@@ -17,7 +17,7 @@ const SCAN_TIMEOUT: Duration = Duration::from_secs(60);
 fn sequence(events: &[RecordedEvent]) -> Vec<(Step, StepStatus)> {
     events
         .iter()
-        .map(|event| (event.step, event.status))
+        .map(|event| (event.step.clone(), event.status))
         .collect()
 }
 
@@ -155,14 +155,14 @@ struct HangsOnFirstRun {
 }
 
 impl Stage for HangsOnFirstRun {
-    const STEP: Step = Step::Detection;
+    const STEP: &'static str = "detection";
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         if self.runs.fetch_add(1, Ordering::SeqCst) == 0 {
             self.hanging.notify_one();
             std::future::pending::<()>().await;
         }
-        recon_detection::DetectionStage.run(ctx).await
+        recon_server::stages::DetectionStage.run(ctx).await
     }
 }
 
@@ -171,7 +171,7 @@ async fn a_stage_that_dies_before_acking_is_redelivered_without_duplicates() {
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Stage(Step::Detection))
+        .filter(|role| *role != Role::Stage("detection"))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let runs = Arc::new(AtomicU32::new(0));
@@ -232,7 +232,7 @@ struct AlwaysFails {
 }
 
 impl Stage for AlwaysFails {
-    const STEP: Step = Step::Analysis;
+    const STEP: &'static str = "analysis";
 
     async fn run(&self, _ctx: &StageContext) -> Result<StageOutput, StageError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
@@ -247,7 +247,7 @@ async fn a_permanent_failure_errors_the_scan_once() {
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Stage(Step::Analysis))
+        .filter(|role| *role != Role::Stage("analysis"))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let runs = Arc::new(AtomicU32::new(0));
@@ -263,10 +263,10 @@ async fn a_permanent_failure_errors_the_scan_once() {
     assert_eq!(
         sequence(&events),
         vec![
-            (Step::Detection, StepStatus::Started),
-            (Step::Detection, StepStatus::Complete),
-            (Step::Analysis, StepStatus::Started),
-            (Step::Analysis, StepStatus::Errored),
+            (Step::named("detection"), StepStatus::Started),
+            (Step::named("detection"), StepStatus::Complete),
+            (Step::named("analysis"), StepStatus::Started),
+            (Step::named("analysis"), StepStatus::Errored),
         ]
     );
     assert_eq!(

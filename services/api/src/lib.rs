@@ -19,6 +19,7 @@ mod state;
 
 use std::net::SocketAddr;
 
+use recon_contracts::Step;
 use recon_runtime::config::{HttpSettings, VersionPolicy, WebSocketSettings};
 use recon_runtime::stage::Deps;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +38,8 @@ pub struct ApiSettings {
     pub http: HttpSettings,
     /// Idle and lifetime limits of the events WebSockets.
     pub websockets: WebSocketSettings,
+    /// The pipeline's steps in order (from the server's registry), served with every scan.
+    pub steps: Vec<Step>,
 }
 
 pub struct Application {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use recon_contracts::names;
+use recon_contracts::{names, Step};
 use recon_runtime::metrics::{metrics, ConsumerLabels, StatusLabels};
 use recon_runtime::stage::Deps;
 use recon_runtime::sweep;
@@ -15,10 +15,11 @@ use crate::Role;
 const LAG_SAMPLE_EVERY: Duration = Duration::from_secs(15);
 
 /// The sweep at start-up and then every `sweep_interval`; the pruning and scans gauge with it.
-pub async fn run_sweeper(deps: Deps, shutdown: CancellationToken) {
+/// `steps` is the pipeline in order, to name the step a stuck scan stopped in.
+pub async fn run_sweeper(deps: Deps, steps: Vec<Step>, shutdown: CancellationToken) {
     let every = deps.pipeline.sweep_interval;
     loop {
-        match sweep::sweep_orphans(&deps.db, &deps.bus, deps.pipeline.orphan_after).await {
+        match sweep::sweep_orphans(&deps.db, &deps.bus, &steps, deps.pipeline.orphan_after).await {
             Ok(swept) if !swept.is_empty() => {
                 tracing::warn!(count = swept.len(), "orphan sweep marked scans errored")
             }
@@ -58,7 +59,7 @@ fn consumer_of(role: Role) -> Option<(&'static str, &'static str)> {
     match role {
         Role::Api => None,
         Role::Events => Some((names::SCAN_EVENTS_STREAM, names::EVENTS_CONSUMER)),
-        Role::Stage(step) => Some((names::SCANS_STREAM, step.consumer_name())),
+        Role::Stage(name) => Some((names::SCANS_STREAM, name)),
     }
 }
 

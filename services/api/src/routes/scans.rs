@@ -158,5 +158,6 @@ pub fn view(state: &AppState, scan: &ScanRecord) -> ScanView {
         error: scan.error.clone(),
         created_at: scan.created_at,
         updated_at: scan.updated_at,
+        steps: state.settings.steps.clone(),
     }
 }

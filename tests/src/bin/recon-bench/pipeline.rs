@@ -46,7 +46,10 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
     let total = median(runs.iter().map(|run| run.total).collect());
     let without_replay = median(
         runs.iter()
-            .map(|run| run.total.saturating_sub(stage(run, Step::Validation)))
+            .map(|run| {
+                run.total
+                    .saturating_sub(stage(run, &Step::named("validation")))
+            })
             .collect(),
     );
     let upload = median(runs.iter().map(|run| run.upload).collect());
@@ -68,9 +71,9 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
             without_replay < Duration::from_secs(2),
         ),
     ];
-    for step in Step::ALL {
-        let time = median(runs.iter().map(|run| stage(run, step)).collect());
-        let note = if step == Step::Validation {
+    for step in recon_tests::steps() {
+        let time = median(runs.iter().map(|run| stage(run, &step)).collect());
+        let note = if step == Step::named("validation") {
             " (replay on loopback)"
         } else {
             ""
@@ -80,10 +83,10 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn stage(run: &Run, step: Step) -> Duration {
+fn stage(run: &Run, step: &Step) -> Duration {
     run.stages
         .iter()
-        .find(|(s, _)| *s == step)
+        .find(|(s, _)| s == step)
         .map(|(_, time)| *time)
         .unwrap_or_default()
 }
@@ -99,7 +102,7 @@ async fn scan_once(stack: &TestStack, capture: &recon_contracts::Capture) -> Res
     let total = started.elapsed();
     let last = events.last().context("no events")?;
     ensure!(
-        (last.step, last.status) == (Step::Render, StepStatus::Complete),
+        (last.step.clone(), last.status) == (Step::named("render"), StepStatus::Complete),
         "the scan ended with {} {}: {:?}",
         last.step,
         last.status.as_str(),
@@ -114,16 +117,16 @@ async fn scan_once(stack: &TestStack, capture: &recon_contracts::Capture) -> Res
 
 /// Each step's time from its started to its complete event.
 fn stage_times(events: &[RecordedEvent]) -> Vec<(Step, Duration)> {
-    let at = |step: Step, status: StepStatus| {
+    let at = |step: &Step, status: StepStatus| {
         events
             .iter()
-            .find(|event| event.step == step && event.status == status)
+            .find(|event| &event.step == step && event.status == status)
             .map(|event| event.created_at)
     };
-    Step::ALL
+    recon_tests::steps()
         .into_iter()
         .filter_map(|step| {
-            let elapsed = at(step, StepStatus::Complete)? - at(step, StepStatus::Started)?;
+            let elapsed = at(&step, StepStatus::Complete)? - at(&step, StepStatus::Started)?;
             Some((step, elapsed.to_std().unwrap_or_default()))
         })
         .collect()
