@@ -4,6 +4,7 @@
 //! directories removed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use recon_contracts::{
@@ -12,7 +13,7 @@ use recon_contracts::{
 };
 use recon_runtime::stage::Deps;
 use recon_runtime::{db, ServerConfig};
-use recon_server::{Role, RunningServer};
+use recon_server::{Pipeline, Role, RunningServer};
 use sqlx::PgPool;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
@@ -58,6 +59,27 @@ impl TestStack {
 
     /// Starts `roles` with extra environment settings (e.g. smaller limits).
     pub async fn start_with(roles: &[Role], overrides: &[(&str, &str)]) -> TestStack {
+        let mut stack = Self::world(overrides).await;
+        stack.add_roles(roles).await;
+        stack
+    }
+
+    /// Every role of `pipeline` (e.g. the standard one with a test stage inserted through the
+    /// registry), like `recon-server --target all` of a server built with that pipeline.
+    pub async fn start_pipeline(pipeline: Pipeline) -> TestStack {
+        let pipeline = Arc::new(pipeline);
+        let roles = recon_server::parse_targets_of(&pipeline, "all").expect("all parses");
+        let mut stack = Self::world(&[]).await;
+        let server =
+            recon_server::start_pipeline(&stack.config, pipeline, &roles, stack.shutdown.clone())
+                .await
+                .expect("start roles");
+        stack.adopt(server);
+        stack
+    }
+
+    /// A database, a NATS server and an account, with no role running yet.
+    async fn world(overrides: &[(&str, &str)]) -> TestStack {
         let admin_url = crate::harness_env("RECON_TEST_DATABASE_URL");
         let database_name = format!("recon_test_{}", Uuid::new_v4().simple());
         let admin = PgPool::connect(&admin_url)
@@ -107,7 +129,7 @@ impl TestStack {
             .expect("key");
 
         let shutdown = CancellationToken::new();
-        let mut stack = TestStack {
+        let stack = TestStack {
             config,
             nats,
             db,
@@ -125,7 +147,6 @@ impl TestStack {
             admin_url,
             database_dropped: false,
         };
-        stack.add_roles(roles).await;
         stack
     }
 
@@ -134,6 +155,10 @@ impl TestStack {
         let server = recon_server::start(&self.config, roles, self.shutdown.clone())
             .await
             .expect("start roles");
+        self.adopt(server);
+    }
+
+    fn adopt(&mut self, server: RunningServer) {
         if let Some(address) = server.api_address {
             if self.api.is_empty() {
                 self.api = format!("http://{address}");
