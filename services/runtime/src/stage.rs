@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::blob::BlobStore;
 use crate::config::{RetentionSettings, ValidationSettings};
+use crate::db::history::PreviousScan;
 use crate::db::{self, scans::ScanRecord};
 pub use crate::deps::Deps;
 use crate::nats::BusError;
@@ -100,11 +101,21 @@ impl StageContext {
 
     /// The stored result of an earlier step: the type names the step.
     pub async fn result<T: StageResult>(&self) -> Result<T, StageError> {
+        self.result_of(self.scan.id).await
+    }
+
+    /// The same account's previous complete scan of the same site, if there is one.
+    pub async fn previous_scan(&self) -> Result<Option<PreviousScan>, StageError> {
+        Ok(db::history::previous_complete(&self.deps.db, self.scan.id).await?)
+    }
+
+    /// A stored result of `scan_id` (this scan or one from its history).
+    pub async fn result_of<T: StageResult>(&self, scan_id: Uuid) -> Result<T, StageError> {
         let step = T::STEP;
-        let value = db::results::load(&self.deps.db, self.scan.id, step)
+        let value = db::results::load(&self.deps.db, scan_id, step)
             .await?
             .ok_or_else(|| {
-                StageError::Permanent(format!("the {step} result of this scan is missing"))
+                StageError::Permanent(format!("the {step} result of scan {scan_id} is missing"))
             })?;
         serde_json::from_value(value).map_err(|err| {
             StageError::Permanent(format!("the stored {step} result is unreadable: {err}"))

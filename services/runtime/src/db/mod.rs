@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod events;
+pub mod history;
 pub mod results;
 pub mod scans;
 pub mod usage;
