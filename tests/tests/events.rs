@@ -73,7 +73,10 @@ async fn two_recorders_and_concurrent_scans_never_skip_or_repeat() {
         })
     });
     let publishers: Vec<_> = publishers.collect();
-    let polls = scans.iter().map(|&scan_id| poll_until(&stack, scan_id, 14));
+    let event_count = 2 * recon_tests::steps().len();
+    let polls = scans
+        .iter()
+        .map(|&scan_id| poll_until(&stack, scan_id, event_count));
     let polled = futures::future::join_all(polls).await;
     for publisher in publishers {
         publisher.await.expect("publisher");
@@ -88,10 +91,14 @@ async fn two_recorders_and_concurrent_scans_never_skip_or_repeat() {
             events.iter().map(|e| (e.step.clone(), e.status)).collect();
         assert_eq!(got, expected, "events in publication order");
         let cursors: Vec<i64> = events.iter().map(|e| e.cursor).collect();
-        assert_eq!(cursors, (1..=14).collect::<Vec<_>>());
+        assert_eq!(cursors, (1..=event_count as i64).collect::<Vec<_>>());
         // Nothing more arrives later (the republished events were dropped).
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(stack.events_page(*scan_id, 14).await.events.is_empty());
+        assert!(stack
+            .events_page(*scan_id, event_count as i64)
+            .await
+            .events
+            .is_empty());
     }
     stack.stop().await;
 }

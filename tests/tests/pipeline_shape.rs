@@ -96,7 +96,10 @@ async fn the_cli_draws_a_step_it_has_never_heard_of_and_the_scan_completes() {
         .iter()
         .map(|step| step.as_str().to_owned())
         .collect();
-    let synthesis = expected.iter().position(|step| step == "synthesis").unwrap();
+    let synthesis = expected
+        .iter()
+        .position(|step| step == "synthesis")
+        .unwrap();
     expected.insert(synthesis + 1, "vendor_tally".to_owned());
     assert_eq!(served, expected);
     assert_eq!(served.last(), Some(&"render"));
