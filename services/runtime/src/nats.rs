@@ -204,8 +204,8 @@ impl Bus {
 impl From<BusError> for crate::StageError {
     fn from(err: BusError) -> Self {
         match err {
-            BusError::Encode(err) => crate::StageError::Permanent(err.to_string()),
-            other => crate::StageError::Transient(other.to_string()),
+            BusError::Encode(_) => crate::StageError::permanent_from(err.to_string(), err),
+            _ => crate::StageError::transient_from(err.to_string(), err),
         }
     }
 }

@@ -35,7 +35,8 @@ impl StageOutput {
         summary: impl Into<String>,
     ) -> Result<StageOutput, StageError> {
         Ok(StageOutput {
-            result: serde_json::to_value(result).map_err(StageError::permanent)?,
+            result: serde_json::to_value(result)
+                .map_err(|err| StageError::permanent_from("cannot encode the result", err))?,
             summary: summary.into(),
         })
     }
@@ -115,10 +116,10 @@ impl StageContext {
         let value = db::results::load(&self.deps.db, scan_id, step)
             .await?
             .ok_or_else(|| {
-                StageError::Permanent(format!("the {step} result of scan {scan_id} is missing"))
+                StageError::permanent(format!("the {step} result of scan {scan_id} is missing"))
             })?;
         serde_json::from_value(value).map_err(|err| {
-            StageError::Permanent(format!("the stored {step} result is unreadable: {err}"))
+            StageError::permanent_from(format!("the stored {step} result is unreadable"), err)
         })
     }
 
@@ -161,7 +162,7 @@ impl StoredCapture {
     /// since, or the blob was replaced) fails the step for good instead of being retried.
     pub fn decode(&self) -> Result<Capture, StageError> {
         crate::codec::read_capture(&self.bytes, &self.bounds).map_err(|err| {
-            StageError::Permanent(format!("stored capture {} is unreadable: {err}", self.key))
+            StageError::permanent_from(format!("stored capture {} is unreadable", self.key), err)
         })
     }
 }
@@ -262,15 +263,14 @@ async fn handle<S: Stage>(
         let result = run_in_step(deps, stage, place, scan, message).await;
         let disposition = match result {
             Ok(()) => Disposition::Ack,
-            Err(StageError::Transient(err)) if delivered < deps.pipeline.max_deliver => {
-                retry_later(deps, delivered, &err)
+            Err(err) if err.is_transient() && delivered < deps.pipeline.max_deliver => {
+                retry_later(deps, delivered, &err.report())
             }
             Err(err) => {
-                let text = match err {
-                    StageError::Transient(err) => {
-                        format!("gave up after {delivered} attempts: {err}")
-                    }
-                    StageError::Permanent(err) => err,
+                let text = if err.is_transient() {
+                    format!("gave up after {delivered} attempts: {}", err.report())
+                } else {
+                    err.report()
                 };
                 fail_scan(deps, scan_id, Step::named(S::STEP), &text).await
             }

@@ -11,9 +11,8 @@ impl Stage for AnalysisStage {
     const STEP: &'static str = Inventory::STEP;
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
-        recon_analysis::check_config().map_err(|err| {
-            StageError::Permanent(format!("the analysis rules are invalid: {err}"))
-        })?;
+        recon_analysis::check_config()
+            .map_err(|err| StageError::permanent_from("the analysis rules are invalid", err))?;
         let capture = ctx.capture().await?;
         let detection = ctx.result::<Detection>().await?;
         let inventory = recon_analysis::analyze(&capture, &detection);

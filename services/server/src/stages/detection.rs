@@ -11,9 +11,8 @@ impl Stage for DetectionStage {
     const STEP: &'static str = Detection::STEP;
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
-        recon_detection::check_rules().map_err(|err| {
-            StageError::Permanent(format!("the detection rules are invalid: {err}"))
-        })?;
+        recon_detection::check_rules()
+            .map_err(|err| StageError::permanent_from("the detection rules are invalid", err))?;
         let detection = recon_detection::detect(&ctx.capture().await?);
         StageOutput::new(&detection, recon_detection::summary_line(&detection))
     }

@@ -11,9 +11,8 @@ impl Stage for IntentStage {
     const STEP: &'static str = IntentRanking::STEP;
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
-        recon_intent::check_vocabulary().map_err(|err| {
-            StageError::Permanent(format!("the intent vocabulary is invalid: {err}"))
-        })?;
+        recon_intent::check_vocabulary()
+            .map_err(|err| StageError::permanent_from("the intent vocabulary is invalid", err))?;
         let inventory = ctx.result::<Inventory>().await?;
         let ranking = recon_intent::rank(
             &inventory,

@@ -27,7 +27,7 @@ impl Stage for RenderStage {
         };
         let rendered = tokio::task::spawn_blocking(move || recon_render::render(inputs))
             .await
-            .map_err(|err| StageError::Permanent(format!("render panicked: {err}")))?;
+            .map_err(|err| StageError::permanent_from("render panicked", err))?;
         StageOutput::new(&rendered, recon_render::summary_line(&rendered))
     }
 }

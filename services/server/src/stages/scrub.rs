@@ -23,11 +23,13 @@ impl Stage for ScrubStage {
                 replacements,
                 by_kind,
             } = recon_scrub::scrub(stored.decode()?);
-            let bytes = codec::to_gzip_json(&capture).map_err(StageError::permanent)?;
+            let bytes = codec::to_gzip_json(&capture).map_err(|err| {
+                StageError::permanent_from("cannot encode the scrubbed capture", err)
+            })?;
             Ok::<_, StageError>((replacements, by_kind, bytes))
         })
         .await
-        .map_err(|err| StageError::Permanent(format!("scrub panicked: {err}")))??;
+        .map_err(|err| StageError::permanent_from("scrub panicked", err))??;
         let key = names::scrubbed_capture_key(ctx.scan.id);
         ctx.blob()?.put(&key, bytes.into()).await?;
         let summary = ScrubSummary {
