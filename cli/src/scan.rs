@@ -121,7 +121,8 @@ pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
         }
     };
     display.finish();
-    let outcome = Outcome::from_follow(scan_id, end?, &accepted.report_url);
+    let outcome = Outcome::from_follow(scan_id, end?, &accepted.report_url)
+        .with_headlines(display.take_headlines());
     update.print_if_ready();
     outcome.finish(args.json)
 }

@@ -28,7 +28,9 @@ pub async fn run(
     };
     display.finish();
     let end = end?;
-    let outcome = Outcome::conclude(&client, scan_id, end).await?;
+    let outcome = Outcome::conclude(&client, scan_id, end)
+        .await?
+        .with_headlines(display.take_headlines());
     update.print_if_ready();
     outcome.finish(json)
 }

@@ -77,6 +77,19 @@ impl StepStatus {
     }
 }
 
+/// Key in a `complete` event's metadata of a line the step wants repeated to the user when the
+/// scan ends (drift's "3 changes since 1 Dec: …"). A client prints every such line it saw, in
+/// step order, without knowing which step sent it.
+pub const HEADLINE_KEY: &str = "headline";
+
+/// The metadata of a `complete` event carrying `headline` (see [`HEADLINE_KEY`]).
+pub fn headline_metadata(headline: Option<&str>) -> serde_json::Value {
+    match headline {
+        Some(line) => serde_json::json!({ HEADLINE_KEY: line }),
+        None => serde_json::json!({}),
+    }
+}
+
 /// What a step publishes on `scan_events.<scan_id>` (MessagePack).
 ///
 /// The id is derived from (scan, step, status), so a step that runs again after a redelivery
@@ -145,6 +158,17 @@ impl RecordedEvent {
     /// The last event a scan will ever have: the final step completing or any step failing.
     pub fn is_terminal(&self) -> bool {
         self.terminal || self.status == StepStatus::Errored
+    }
+
+    /// The line a completed step asked to be repeated when the scan ends (see [`HEADLINE_KEY`]).
+    pub fn headline(&self) -> Option<&str> {
+        if self.status != StepStatus::Complete {
+            return None;
+        }
+        self.metadata
+            .get(HEADLINE_KEY)
+            .and_then(serde_json::Value::as_str)
+            .filter(|line| !line.trim().is_empty())
     }
 
     /// Marks the event terminal when it completes `last_step`, the final step of the pipeline.

@@ -22,11 +22,12 @@ use crate::secrets::ProxySecrets;
 use crate::step::StepGuard;
 use crate::StageError;
 
-/// What a stage hands back: its result (stored in `stage_results`) and a one-line summary for
-/// the `complete` event.
+/// What a stage hands back: its result (stored in `stage_results`), a one-line summary for
+/// the `complete` event and, rarely, a headline the client repeats when the scan ends.
 pub struct StageOutput {
     pub result: serde_json::Value,
     pub summary: String,
+    pub headline: Option<String>,
 }
 
 impl StageOutput {
@@ -38,7 +39,17 @@ impl StageOutput {
             result: serde_json::to_value(result)
                 .map_err(|err| StageError::permanent_from("cannot encode the result", err))?,
             summary: summary.into(),
+            headline: None,
         })
+    }
+
+    /// Sends `headline` in the `complete` event's metadata (`recon_contracts::HEADLINE_KEY`): the
+    /// CLI prints it after the last step, whatever step it came from.
+    pub fn with_headline(self, headline: impl Into<String>) -> StageOutput {
+        StageOutput {
+            headline: Some(headline.into()),
+            ..self
+        }
     }
 }
 
@@ -332,9 +343,8 @@ async fn run_in_step<S: Stage>(
         db::scans::touch(&deps.db, scan_id).await?;
     }
     // `complete` goes out before the hand-off, so the next step's `started` cannot overtake it.
-    guard
-        .complete(Some(output.summary), serde_json::json!({}))
-        .await?;
+    let metadata = recon_contracts::headline_metadata(output.headline.as_deref());
+    guard.complete(Some(output.summary), metadata).await?;
     deps.bus.publish_stage(scan_id, place.publishes).await?;
     Ok(())
 }
