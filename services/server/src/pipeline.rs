@@ -16,8 +16,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::stages::{
-    AnalysisStage, DetectionStage, IntentStage, RenderStage, ScrubStage, SynthesisStage,
-    ValidationStage,
+    AnalysisStage, DetectionStage, DriftStage, IntentStage, RenderStage, ScrubStage,
+    SynthesisStage, ValidationStage,
 };
 
 /// The tasks of a running process.
@@ -116,6 +116,8 @@ impl Pipeline {
                 StageEntry::new(ScrubStage, names::SCAN_SCRUBBED, STAGE_NEEDS)
                     .with_companion(recon_runtime::retention::run),
                 StageEntry::new(SynthesisStage, names::SCAN_SYNTHESIZED, STAGE_NEEDS),
+                // Drift reads stored results only (this scan's and the previous one's).
+                StageEntry::new(DriftStage, names::SCAN_DRIFTED, Needs::DATABASE_AND_NATS),
                 StageEntry::new(RenderStage, names::SCAN_RENDERED, STAGE_NEEDS),
             ],
         }
@@ -222,6 +224,7 @@ mod tests {
                 "validation",
                 "scrub",
                 "synthesis",
+                "drift",
                 "render"
             ]
         );
@@ -249,10 +252,10 @@ mod tests {
         );
         let taken = StageEntry::new(RenderStage, names::SCAN_DETECTED, STAGE_NEEDS);
         let mut without_render = Pipeline {
-            stages: pipeline.stages[..6].to_vec(),
+            stages: pipeline.stages[..7].to_vec(),
         };
         assert_eq!(
-            without_render.insert_after("synthesis", taken),
+            without_render.insert_after("drift", taken),
             Err(PipelineError::BadSubject(names::SCAN_DETECTED))
         );
         assert!(matches!(
@@ -260,9 +263,9 @@ mod tests {
             Err(PipelineError::UnknownStage(_))
         ));
         let render = StageEntry::new(RenderStage, "scan.checked", STAGE_NEEDS);
-        without_render.insert_after("synthesis", render).unwrap();
+        without_render.insert_after("drift", render).unwrap();
         let place = without_render.place_of("render").unwrap();
-        assert_eq!(place.consumes, names::SCAN_SYNTHESIZED);
+        assert_eq!(place.consumes, names::SCAN_DRIFTED);
         assert_eq!(place.publishes, "scan.checked");
         assert!(place.last);
         assert!(pipeline.place_of("render").unwrap().last);

@@ -4,6 +4,7 @@
 
 mod analysis;
 mod detection;
+mod drift;
 mod intent;
 mod render;
 mod scrub;
@@ -12,6 +13,7 @@ mod validation;
 
 pub use analysis::AnalysisStage;
 pub use detection::DetectionStage;
+pub use drift::DriftStage;
 pub use intent::IntentStage;
 pub use render::RenderStage;
 pub use scrub::ScrubStage;
