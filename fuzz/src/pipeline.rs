@@ -1,6 +1,6 @@
 //! The pipeline's steps chained as production chains them (detection → analysis → intent →
-//! validation → scrub → synthesis → render), so each stage's target feeds it what the stages
-//! before it really produce. Validation replays through an in-process transport whose answers
+//! validation → scrub → synthesis → render; drift, which compares two scans, is left out and
+//! render gets none), so each stage's target feeds it what the stages before it really produce. Validation replays through an in-process transport whose answers
 //! the fuzzer scripts: no packet leaves the process, and paused tokio time makes Retry-After
 //! back-offs instant.
 

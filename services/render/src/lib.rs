@@ -1,13 +1,14 @@
 //! Render (target `render`): the report JSON, a self-contained HTML page (inline CSS and JS, no
-//! external requests) and the OpenAPI document of the inventory, from stage results only (which
-//! were built from or checked against scrubbed data). The runtime marks the scan complete once
-//! the pipeline's last result is stored.
+//! external requests; its "Changes since <date>" section in `changes`) and the OpenAPI document
+//! of the inventory, from stage results only (which were built from or checked against scrubbed
+//! data). The runtime marks the scan complete once the pipeline's last result is stored.
 
+mod changes;
 mod guard;
 mod html;
 
 use recon_contracts::{
-    Detection, IntentRanking, Inventory, RenderedReport, Report, ReportScan, ScanStatus,
+    Detection, Drift, IntentRanking, Inventory, RenderedReport, Report, ReportScan, ScanStatus,
     ScrubSummary, Synthesis, Validation,
 };
 use uuid::Uuid;
@@ -27,6 +28,8 @@ pub struct ReportInputs {
     pub validation: Validation,
     pub synthesis: Synthesis,
     pub scrub: Option<ScrubSummary>,
+    /// What changed since the previous scan of the site (a first scan's drift says so).
+    pub drift: Option<Drift>,
 }
 
 pub fn render(inputs: ReportInputs) -> RenderedReport {
@@ -48,6 +51,7 @@ pub fn render(inputs: ReportInputs) -> RenderedReport {
         validation: inputs.validation,
         synthesis: inputs.synthesis,
         scrub: inputs.scrub,
+        drift: inputs.drift,
     };
     let report = guard::scrubbed(&report).unwrap_or(report);
     let mut openapi = openapi;

@@ -1,4 +1,5 @@
-//! Render's adapter: the scan and every stage result in, the report (JSON, HTML, OpenAPI) out.
+//! Render's adapter: the scan and every stage result (drift's too) in, the report (JSON, HTML,
+//! OpenAPI) out.
 
 use recon_contracts::{RenderedReport, StageResult};
 use recon_render::ReportInputs;
@@ -24,6 +25,7 @@ impl Stage for RenderStage {
             validation: ctx.result().await?,
             synthesis: ctx.result().await?,
             scrub: Some(ctx.result().await?),
+            drift: Some(ctx.result().await?),
         };
         let rendered = tokio::task::spawn_blocking(move || recon_render::render(inputs))
             .await
