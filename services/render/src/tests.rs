@@ -297,3 +297,31 @@ fn a_first_scan_and_an_unchanged_site_say_so() {
     assert!(html.contains("Changes since 30 Nov 2026"));
     assert!(html.contains("Nothing changed since the previous scan."));
 }
+
+#[test]
+fn drift_auth_words_survive_the_secret_guard() {
+    let mut inputs = inputs();
+    inputs.drift = Some(Drift {
+        previous_scan_id: Some(Uuid::from_u128(41)),
+        changes: vec![Change {
+            kind: ChangeKind::AuthChanged,
+            endpoint_id: Some("ep0".into()),
+            endpoint: Some("GET /v1/items/{id}".into()),
+            vendor: None,
+            field: None,
+            before: Some("sid (session-cookie)".into()),
+            after: Some("authorization (bearer), sid (session-cookie)".into()),
+            severity: Severity::High,
+        }],
+        ..Drift::default()
+    });
+    let rendered = render(inputs);
+    let drift = rendered.report.drift.expect("drift");
+    assert_eq!(
+        drift.changes[0].after.as_deref(),
+        Some("authorization (bearer), sid (session-cookie)")
+    );
+    assert!(rendered
+        .html
+        .contains("<code>authorization (bearer), sid (session-cookie)</code>"));
+}
