@@ -57,17 +57,16 @@ async fn recon_scan_from_har_follows_the_pipeline_to_the_report() {
     assert_eq!(result["status"], "complete");
     let report_url = result["report_url"].as_str().expect("report_url");
     assert!(report_url.starts_with(&stack.api));
-    for step in [
-        "detection",
-        "analysis",
-        "intent_filter",
-        "validation",
-        "scrub",
-        "synthesis",
-        "render",
-    ] {
-        assert!(stderr.contains(step), "progress mentions {step}: {stderr}");
+    for step in recon_tests::steps() {
+        let line = format!("[{step}] complete");
+        assert!(stderr.contains(&line), "progress shows {line}: {stderr}");
     }
+    // The stack is fresh: drift's line, printed last, says this scan is the site's first.
+    assert_eq!(
+        stderr.lines().last(),
+        Some("first scan of this site"),
+        "{stderr}"
+    );
     assert!(
         !stderr.contains('\u{1b}'),
         "--no-progress prints no ANSI escapes"
