@@ -129,7 +129,7 @@ impl TestStack {
             .expect("key");
 
         let shutdown = CancellationToken::new();
-        let stack = TestStack {
+        TestStack {
             config,
             nats,
             db,
@@ -146,8 +146,7 @@ impl TestStack {
             database_name,
             admin_url,
             database_dropped: false,
-        };
-        stack
+        }
     }
 
     /// Starts more roles in this stack (e.g. a second events recorder).

@@ -167,7 +167,7 @@ fn row(
     before: Option<&str>,
     after: Option<&str>,
 ) -> [Value; 6] {
-    let text = |value: Option<&str>| value.map_or(Value::Null, |text| Value::from(text));
+    let text = |value: Option<&str>| value.map_or(Value::Null, Value::from);
     [
         severity.into(),
         kind.into(),
