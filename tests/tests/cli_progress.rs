@@ -137,17 +137,22 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
         tests_dir,
         &command,
     ]);
+    let steps = recon_tests::steps();
+    let before_render_count = steps.len() - 1;
     let before_render = tmux
-        .wait_for("six steps complete and render running", |screen| {
-            screen
-                .lines()
-                .filter(|line| line.contains(" complete"))
-                .count()
-                == 6
-                && step_line(screen, "render")
-                    .first()
-                    .is_some_and(|line| line.contains("running"))
-        })
+        .wait_for(
+            "every step before render complete and render running",
+            |screen| {
+                screen
+                    .lines()
+                    .filter(|line| line.contains(" complete"))
+                    .count()
+                    == before_render_count
+                    && step_line(screen, "render")
+                        .first()
+                        .is_some_and(|line| line.contains("running"))
+            },
+        )
         .await;
     println!("--- while render runs ---\n{before_render}");
     gate.add_permits(1);
@@ -156,7 +161,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
         .await;
     println!("--- at the end ---\n{finished}");
 
-    for step in recon_tests::steps() {
+    for step in &steps {
         let lines = step_line(&finished, step.as_str());
         assert_eq!(lines.len(), 1, "one line for {step}:\n{finished}");
         assert!(
@@ -164,7 +169,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
             "{step} completed:\n{finished}"
         );
     }
-    for step in &recon_tests::steps()[..6] {
+    for step in &steps[..before_render_count] {
         let lines = step_line(&before_render, step.as_str());
         assert_eq!(lines.len(), 1, "one line for {step}:\n{before_render}");
     }
@@ -215,7 +220,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
         .lines()
         .filter(|line| line.starts_with('['))
         .collect();
-    let expected: Vec<String> = recon_tests::steps()
+    let expected: Vec<String> = steps
         .iter()
         .flat_map(|step| [format!("[{step}] started"), format!("[{step}] complete")])
         .collect();
