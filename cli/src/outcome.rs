@@ -1,5 +1,6 @@
-//! How a followed scan ended, and how `recon` says so: the report URL (or one JSON object) on
-//! stdout, an errored step as one error line, and the exit code.
+//! How a followed scan ended, and how `recon` says so: the steps' headlines (e.g. what changed
+//! since the previous scan) on stderr, the report URL (or one JSON object) on stdout, an errored
+//! step as one error line, and the exit code.
 
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub struct Outcome {
     pub report_url: String,
     pub failed_step: Option<Step>,
     pub error: Option<String>,
+    /// Lines steps asked to have repeated at the end (see `Display::take_headlines`).
+    pub headlines: Vec<String>,
 }
 
 /// The one object `--json` prints.
@@ -40,7 +43,13 @@ impl Outcome {
             report_url: view.report_url.clone(),
             failed_step: None,
             error: view.error.clone(),
+            headlines: Vec::new(),
         }
+    }
+
+    /// The same outcome, printing `headlines` when the scan completed.
+    pub fn with_headlines(self, headlines: Vec<String>) -> Outcome {
+        Outcome { headlines, ..self }
     }
 
     /// The end of a scan the CLI uploaded itself: the terminal event says how it ended and the
@@ -60,6 +69,7 @@ impl Outcome {
                     report_url: report_url.to_owned(),
                     failed_step: errored.then_some(event.step),
                     error: if errored { event.message } else { None },
+                    headlines: Vec::new(),
                 }
             }
         }
@@ -108,6 +118,9 @@ impl Outcome {
         match self.status {
             ScanStatus::Errored => Err(Failure::new(Exit::StepErrored, self.error_line())),
             _ => {
+                for headline in &self.headlines {
+                    eprintln!("{headline}");
+                }
                 if !json {
                     eprintln!("scan {} {}", self.scan_id, self.status.as_str());
                     println!("{}", self.report_url);
@@ -123,7 +136,7 @@ impl Outcome {
             .as_deref()
             .filter(|message| !message.trim().is_empty())
             .unwrap_or("no reason given");
-        match self.failed_step {
+        match &self.failed_step {
             Some(step) => format!("scan {} failed at step {step}: {reason}", self.scan_id),
             None => format!("scan {} failed: {reason}", self.scan_id),
         }
@@ -158,6 +171,7 @@ mod tests {
             report_url: "http://127.0.0.1:8080/r/abc".into(),
             failed_step: step,
             error: error.map(str::to_owned),
+            headlines: Vec::new(),
         }
     }
 
@@ -171,7 +185,7 @@ mod tests {
     fn an_errored_step_exits_one_with_its_message() {
         let failed = outcome(
             ScanStatus::Errored,
-            Some(Step::Validation),
+            Some(Step::named("validation")),
             Some("proxy refused"),
         );
         let failure = failed.finish(true).unwrap_err();

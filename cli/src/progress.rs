@@ -40,7 +40,7 @@ pub fn event_line(event: &RecordedEvent) -> String {
 /// Why following stopped.
 #[derive(Debug)]
 pub enum FollowEnd {
-    /// The scan's last event: render complete, or a step errored.
+    /// The scan's last event (the server marks it): the last step complete, or a step errored.
     Terminal(RecordedEvent),
     /// The scan is finished although no terminal event came (e.g. the stuck-scan sweep).
     Finished(ScanView),
@@ -162,6 +162,7 @@ impl<'a> Follower<'a> {
     async fn poll(&mut self, display: &mut Display) -> Result<Option<RecordedEvent>, ClientError> {
         loop {
             let page = self.client.events(self.scan_id, self.cursor).await?;
+            display.add_steps(&page.steps);
             for event in &page.events {
                 if self.accept(event, display) {
                     return Ok(Some(event.clone()));
@@ -235,22 +236,27 @@ mod tests {
             metadata: serde_json::json!({}),
             created_at: Utc::now(),
             cursor: 1,
+            terminal: false,
         }
     }
 
     #[test]
     fn events_print_as_plain_lines() {
         assert_eq!(
-            event_line(&event(Step::Detection, StepStatus::Started, None)),
+            event_line(&event(Step::named("detection"), StepStatus::Started, None)),
             "[detection] started"
         );
         assert_eq!(
-            event_line(&event(Step::IntentFilter, StepStatus::Complete, Some(""))),
+            event_line(&event(
+                Step::named("intent_filter"),
+                StepStatus::Complete,
+                Some("")
+            )),
             "[intent_filter] complete"
         );
         assert_eq!(
             event_line(&event(
-                Step::Validation,
+                Step::named("validation"),
                 StepStatus::Errored,
                 Some("proxy refused\nthe connection")
             )),

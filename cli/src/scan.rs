@@ -128,7 +128,7 @@ pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
     }
 
     eprintln!("capture uploaded; following the pipeline (Ctrl-C stops watching, not the scan)");
-    let mut display = Display::for_flags(args.no_progress);
+    let mut display = Display::for_flags(args.no_progress, &accepted.steps);
     let follower = Follower::new(&client, scan_id);
     let end = tokio::select! {
         end = follower.follow(&mut display, false) => end,
@@ -138,7 +138,8 @@ pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
         }
     };
     display.finish();
-    let outcome = Outcome::from_follow(scan_id, end?, &accepted.report_url);
+    let outcome = Outcome::from_follow(scan_id, end?, &accepted.report_url)
+        .with_headlines(display.take_headlines());
     update.print_if_ready();
     outcome.finish(args.json)
 }

@@ -64,6 +64,7 @@ mod tests {
             error: Some("validation: proxy refused".into()),
             created_at: time,
             updated_at: time,
+            steps: Vec::new(),
         };
         let text = describe(&view);
         assert!(

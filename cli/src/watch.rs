@@ -15,7 +15,9 @@ pub async fn run(
 ) -> Result<Exit, Failure> {
     let (client, update) = crate::connect(allow_http)?;
     let scan_id = scan.resolve(&client).await?;
-    let mut display = Display::for_flags(no_progress);
+    // The scan's answer names the pipeline's steps, so every line is drawn from the start.
+    let steps = client.scan(scan_id).await?.steps;
+    let mut display = Display::for_flags(no_progress, &steps);
     let follower = Follower::new(&client, scan_id);
     let end = tokio::select! {
         end = follower.follow(&mut display, true) => end,
@@ -26,7 +28,9 @@ pub async fn run(
     };
     display.finish();
     let end = end?;
-    let outcome = Outcome::conclude(&client, scan_id, end).await?;
+    let outcome = Outcome::conclude(&client, scan_id, end)
+        .await?
+        .with_headlines(display.take_headlines());
     update.print_if_ready();
     outcome.finish(json)
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::RecordedEvent;
+use crate::{RecordedEvent, Step};
 
 /// `POST /scans`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,9 @@ pub struct CaptureAccepted {
     pub status: String,
     pub events_url: String,
     pub report_url: String,
+    /// The pipeline's steps in order, as the server runs them: clients draw these.
+    #[serde(default)]
+    pub steps: Vec<Step>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -85,6 +88,9 @@ pub struct ScanView {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The pipeline's steps in order, as the server runs them: clients draw these.
+    #[serde(default)]
+    pub steps: Vec<Step>,
 }
 
 /// `GET /scans/{id}/events?since=<cursor>`: events strictly after the cursor, in order.
@@ -96,6 +102,9 @@ pub struct EventsPage {
     /// More events are waiting beyond this page.
     #[serde(default)]
     pub more: bool,
+    /// The pipeline's steps in order, as the server runs them: clients draw these.
+    #[serde(default)]
+    pub steps: Vec<Step>,
 }
 
 /// The JSON body of every 4xx/5xx answer.
@@ -117,7 +126,7 @@ pub struct ErrorDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Step, StepStatus};
+    use crate::StepStatus;
 
     fn round_trip<T>(value: &T)
     where
@@ -145,6 +154,7 @@ mod tests {
             status: "queued".into(),
             events_url: "/e".into(),
             report_url: "/r/x".into(),
+            steps: vec![Step::named("detection"), Step::named("render")],
         });
         round_trip(&ScanView {
             id: scan_id,
@@ -157,20 +167,23 @@ mod tests {
             error: Some("boom".into()),
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            steps: vec![Step::named("detection")],
         });
         round_trip(&EventsPage {
             events: vec![RecordedEvent {
                 id: Uuid::new_v4(),
                 scan_id,
-                step: Step::Detection,
+                step: Step::named("detection"),
                 status: StepStatus::Started,
                 message: None,
                 metadata: serde_json::json!({}),
                 created_at: Utc::now(),
                 cursor: 1,
+                terminal: false,
             }],
             cursor: 1,
             more: false,
+            steps: vec![Step::named("detection")],
         });
         round_trip(&ErrorBody {
             error: ErrorDetail {

@@ -4,81 +4,42 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::names;
+use std::borrow::Cow;
 
-/// The seven pipeline steps, in order. Each is also a `recon-server` target and a consumer name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Detection,
-    Analysis,
-    IntentFilter,
-    Validation,
-    Scrub,
-    Synthesis,
-    Render,
-}
+use crate::StageResult;
+
+/// A pipeline step's name (`detection`, `intent_filter`, …), which is also its `recon-server`
+/// target and consumer name. The server's registry names the steps and their order and sends
+/// that list with a scan; a client never knows step names of its own, so a step added on the
+/// server never breaks an installed CLI.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Step(Cow<'static, str>);
 
 impl Step {
-    pub const ALL: [Step; 7] = [
-        Step::Detection,
-        Step::Analysis,
-        Step::IntentFilter,
-        Step::Validation,
-        Step::Scrub,
-        Step::Synthesis,
-        Step::Render,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Detection => "detection",
-            Step::Analysis => "analysis",
-            Step::IntentFilter => "intent_filter",
-            Step::Validation => "validation",
-            Step::Scrub => "scrub",
-            Step::Synthesis => "synthesis",
-            Step::Render => "render",
-        }
+    pub const fn named(name: &'static str) -> Step {
+        Step(Cow::Borrowed(name))
     }
 
-    pub fn parse(text: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|step| step.as_str() == text)
+    /// The step that stores results of type `R`.
+    pub const fn of<R: StageResult>() -> Step {
+        Step::named(R::STEP)
     }
 
-    /// The durable JetStream consumer of this step.
-    pub fn consumer_name(self) -> &'static str {
-        self.as_str()
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
+}
 
-    /// The subject this step consumes.
-    pub fn input_subject(self) -> &'static str {
-        match self {
-            Step::Detection => names::SCAN_CAPTURED,
-            Step::Analysis => names::SCAN_DETECTED,
-            Step::IntentFilter => names::SCAN_ANALYZED,
-            Step::Validation => names::SCAN_FILTERED,
-            Step::Scrub => names::SCAN_VALIDATED,
-            Step::Synthesis => names::SCAN_SCRUBBED,
-            Step::Render => names::SCAN_SYNTHESIZED,
-        }
+impl From<String> for Step {
+    fn from(name: String) -> Step {
+        Step(Cow::Owned(name))
     }
+}
 
-    /// The subject this step publishes when it is done.
-    pub fn output_subject(self) -> &'static str {
-        match self {
-            Step::Detection => names::SCAN_DETECTED,
-            Step::Analysis => names::SCAN_ANALYZED,
-            Step::IntentFilter => names::SCAN_FILTERED,
-            Step::Validation => names::SCAN_VALIDATED,
-            Step::Scrub => names::SCAN_SCRUBBED,
-            Step::Synthesis => names::SCAN_SYNTHESIZED,
-            Step::Render => names::SCAN_RENDERED,
-        }
-    }
-
-    pub fn is_last(self) -> bool {
-        self == Step::Render
+impl PartialEq<str> for Step {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
     }
 }
 
@@ -116,6 +77,19 @@ impl StepStatus {
     }
 }
 
+/// Key in a `complete` event's metadata of a line the step wants repeated to the user when the
+/// scan ends (drift's "3 changes since 1 Dec: …"). A client prints every such line it saw, in
+/// step order, without knowing which step sent it.
+pub const HEADLINE_KEY: &str = "headline";
+
+/// The metadata of a `complete` event carrying `headline` (see [`HEADLINE_KEY`]).
+pub fn headline_metadata(headline: Option<&str>) -> serde_json::Value {
+    match headline {
+        Some(line) => serde_json::json!({ HEADLINE_KEY: line }),
+        None => serde_json::json!({}),
+    }
+}
+
 /// What a step publishes on `scan_events.<scan_id>` (MessagePack).
 ///
 /// The id is derived from (scan, step, status), so a step that runs again after a redelivery
@@ -141,7 +115,7 @@ impl StepEvent {
         metadata: serde_json::Value,
     ) -> StepEvent {
         StepEvent {
-            id: Self::id_for(scan_id, step, status),
+            id: Self::id_for(scan_id, &step, status),
             scan_id,
             step,
             status,
@@ -151,7 +125,7 @@ impl StepEvent {
         }
     }
 
-    pub fn id_for(scan_id: Uuid, step: Step, status: StepStatus) -> Uuid {
+    pub fn id_for(scan_id: Uuid, step: &Step, status: StepStatus) -> Uuid {
         Uuid::new_v5(&scan_id, format!("{step}.{}", status.as_str()).as_bytes())
     }
 
@@ -174,13 +148,33 @@ pub struct RecordedEvent {
     pub created_at: DateTime<Utc>,
     /// Strictly increasing within a scan, in the order the events became visible.
     pub cursor: i64,
+    /// The scan's last event: the final step's `complete` or any step's `errored`. Set by the
+    /// server, which alone knows which step is the last.
+    #[serde(default)]
+    pub terminal: bool,
 }
 
 impl RecordedEvent {
-    /// The last event a scan will ever have: render completing or any step failing.
+    /// The last event a scan will ever have: the final step completing or any step failing.
     pub fn is_terminal(&self) -> bool {
-        self.status == StepStatus::Errored
-            || (self.step.is_last() && self.status == StepStatus::Complete)
+        self.terminal || self.status == StepStatus::Errored
+    }
+
+    /// The line a completed step asked to be repeated when the scan ends (see [`HEADLINE_KEY`]).
+    pub fn headline(&self) -> Option<&str> {
+        if self.status != StepStatus::Complete {
+            return None;
+        }
+        self.metadata
+            .get(HEADLINE_KEY)
+            .and_then(serde_json::Value::as_str)
+            .filter(|line| !line.trim().is_empty())
+    }
+
+    /// Marks the event terminal when it completes `last_step`, the final step of the pipeline.
+    pub fn mark_terminal(&mut self, last_step: Option<&Step>) {
+        self.terminal = self.status == StepStatus::Errored
+            || (self.status == StepStatus::Complete && last_step == Some(&self.step));
     }
 }
 
@@ -189,17 +183,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn steps_chain_subjects_in_order() {
-        for pair in Step::ALL.windows(2) {
-            assert_eq!(pair[0].output_subject(), pair[1].input_subject());
-        }
-        assert_eq!(Step::Detection.input_subject(), names::SCAN_CAPTURED);
-        assert_eq!(Step::Render.output_subject(), names::SCAN_RENDERED);
-        for step in Step::ALL {
-            assert_eq!(Step::parse(step.as_str()), Some(step));
-            let json = serde_json::to_string(&step).unwrap();
-            assert_eq!(json, format!("\"{}\"", step.as_str()));
-        }
+    fn steps_are_names_on_the_wire() {
+        let step = Step::named("intent_filter");
+        assert_eq!(serde_json::to_string(&step).unwrap(), "\"intent_filter\"");
+        let read: Step = serde_json::from_str("\"a_step_added_later\"").unwrap();
+        assert_eq!(read.as_str(), "a_step_added_later");
+        assert_eq!(Step::of::<crate::Detection>(), Step::named("detection"));
     }
 
     #[test]
@@ -207,21 +196,21 @@ mod tests {
         let scan = Uuid::new_v4();
         let a = StepEvent::new(
             scan,
-            Step::Scrub,
+            Step::named("scrub"),
             StepStatus::Started,
             None,
             serde_json::Value::Null,
         );
         let b = StepEvent::new(
             scan,
-            Step::Scrub,
+            Step::named("scrub"),
             StepStatus::Started,
             Some("again".into()),
             serde_json::Value::Null,
         );
         let c = StepEvent::new(
             scan,
-            Step::Scrub,
+            Step::named("scrub"),
             StepStatus::Complete,
             None,
             serde_json::Value::Null,
@@ -235,7 +224,7 @@ mod tests {
     fn step_event_round_trips_through_messagepack() {
         let event = StepEvent::new(
             Uuid::new_v4(),
-            Step::Validation,
+            Step::named("validation"),
             StepStatus::Errored,
             Some("proxy refused".into()),
             serde_json::json!({"attempts": 3}),
@@ -249,15 +238,21 @@ mod tests {
         let event = RecordedEvent {
             id: Uuid::new_v4(),
             scan_id: Uuid::new_v4(),
-            step: Step::Render,
+            step: Step::named("render"),
             status: StepStatus::Complete,
             message: None,
             metadata: serde_json::json!({}),
             created_at: Utc::now(),
             cursor: 14,
+            terminal: false,
         };
         let json = serde_json::to_string(&event).unwrap();
         assert_eq!(serde_json::from_str::<RecordedEvent>(&json).unwrap(), event);
+        assert!(!event.is_terminal());
+        let mut event = event;
+        event.mark_terminal(Some(&Step::named("render")));
         assert!(event.is_terminal());
+        event.mark_terminal(Some(&Step::named("drift")));
+        assert!(!event.is_terminal());
     }
 }

@@ -14,7 +14,9 @@ pub mod messages;
 pub mod names;
 pub mod quota;
 pub mod report;
+pub mod stage_result;
 pub mod text_table;
+pub mod validation_setup;
 pub mod version;
 
 pub use accounts::*;
@@ -27,3 +29,5 @@ pub use events::*;
 pub use messages::*;
 pub use quota::*;
 pub use report::*;
+pub use stage_result::StageResult;
+pub use validation_setup::{ProxySecrets, RotationMode, ValidationSettings};

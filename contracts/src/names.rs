@@ -16,6 +16,7 @@ pub const SCAN_FILTERED: &str = "scan.filtered";
 pub const SCAN_VALIDATED: &str = "scan.validated";
 pub const SCAN_SCRUBBED: &str = "scan.scrubbed";
 pub const SCAN_SYNTHESIZED: &str = "scan.synthesized";
+pub const SCAN_DRIFTED: &str = "scan.drifted";
 pub const SCAN_RENDERED: &str = "scan.rendered";
 
 /// Subject on which a scan's progress events are published.

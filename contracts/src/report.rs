@@ -578,6 +578,10 @@ pub struct Report {
     pub synthesis: Synthesis,
     #[serde(default)]
     pub scrub: Option<ScrubSummary>,
+    /// What changed since the previous scan of the site; `None` only in reports rendered
+    /// before drift existed (a first scan has a drift with no previous scan).
+    #[serde(default)]
+    pub drift: Option<crate::Drift>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -686,6 +690,7 @@ mod tests {
                 drivers: vec![],
             },
             scrub: None,
+            drift: Some(crate::Drift::default()),
         };
         let value = serde_json::to_value(&report).unwrap();
         for pointer in [
@@ -701,6 +706,7 @@ mod tests {
             "/synthesis/snippets/0/code",
             "/synthesis/notes",
             "/endpoints/0/pagination/style",
+            "/drift/changes",
         ] {
             assert!(value.pointer(pointer).is_some(), "missing {pointer}");
         }

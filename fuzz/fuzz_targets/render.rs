@@ -25,6 +25,7 @@ fuzz_target!(|input: (CaptureRecipe, Intent, SiteScript, Text)| {
         validation: results.validation,
         synthesis,
         scrub: Some(pipeline::scrub_summary(&results.scrubbed)),
+        drift: None,
     });
     let _ = report;
 });

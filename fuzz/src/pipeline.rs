@@ -1,6 +1,6 @@
 //! The pipeline's steps chained as production chains them (detection → analysis → intent →
-//! validation → scrub → synthesis → render), so each stage's target feeds it what the stages
-//! before it really produce. Validation replays through an in-process transport whose answers
+//! validation → scrub → synthesis → render; drift, which compares two scans, is left out and
+//! render gets none), so each stage's target feeds it what the stages before it really produce. Validation replays through an in-process transport whose answers
 //! the fuzzer scripts: no packet leaves the process, and paused tokio time makes Retry-After
 //! back-offs instant.
 
@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use recon_contracts::{
-    Capture, Detection, Header, IntentRanking, Inventory, ScrubSummary, Validation,
+    Capture, Detection, Header, IntentRanking, Inventory, ProxySecrets, ScrubSummary, Validation,
+    ValidationSettings,
 };
-use recon_runtime::config::ValidationSettings;
-use recon_runtime::secrets::ProxySecrets;
 use recon_validation::transport::{Hop, RawResponse, Sending, Transport, TransportError};
 use recon_validation::{ReplayEnvironment, StaticResolver, ValidationInput};
 

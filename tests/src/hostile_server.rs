@@ -151,6 +151,7 @@ async fn accept_capture(State(scans): State<Scans>, Path(scan_id): Path<Uuid>) -
         status: hostile("queued"),
         events_url: hostile(&format!("/scans/{scan_id}/events")),
         report_url: hostile(&format!("/r/{}", scan_id.simple())),
+        steps: steps(),
     };
     (StatusCode::ACCEPTED, Json(accepted)).into_response()
 }
@@ -174,16 +175,28 @@ async fn scan(State(scans): State<Scans>, Path(scan_id): Path<Uuid>) -> Response
         error: fails.then(|| hostile(STEP_ERROR)),
         created_at: Utc::now(),
         updated_at: Utc::now(),
+        steps: steps(),
     };
     Json(view).into_response()
+}
+
+/// The real server's steps, each name made hostile.
+fn steps() -> Vec<Step> {
+    recon_server::Pipeline::standard()
+        .steps()
+        .iter()
+        .map(|step| Step::from(hostile(step.as_str())))
+        .collect()
 }
 
 /// The scan's whole event history: every step starts and completes with a hostile message,
 /// except validation when the scan fails.
 fn script(scan_id: Uuid, fails: bool) -> Vec<RecordedEvent> {
     let mut events = Vec::new();
-    for step in Step::ALL {
-        let failing = fails && step == Step::Validation;
+    let steps = steps();
+    let last = steps.last().cloned();
+    for step in steps {
+        let failing = fails && step.as_str() == hostile("validation");
         let outcomes = [
             (StepStatus::Started, hostile("starting")),
             if failing {
@@ -196,12 +209,14 @@ fn script(scan_id: Uuid, fails: bool) -> Vec<RecordedEvent> {
             events.push(RecordedEvent {
                 id: Uuid::new_v4(),
                 scan_id,
-                step,
+                step: step.clone(),
                 status,
                 message: Some(message),
                 metadata: json!({ hostile("operation"): hostile("SearchProducts") }),
                 created_at: Utc::now(),
                 cursor: events.len() as i64 + 1,
+                terminal: status == StepStatus::Errored
+                    || (status == StepStatus::Complete && Some(&step) == last.as_ref()),
             });
         }
         if failing {
@@ -234,6 +249,7 @@ async fn events(
         events,
         cursor,
         more: false,
+        steps: steps(),
     })
     .into_response()
 }

@@ -98,11 +98,12 @@ pub fn run_ok(command: &mut std::process::Command) -> std::process::Output {
 
 /// Every step started then complete, in pipeline order: the events of a scan that succeeded.
 pub fn successful_scan_sequence() -> Vec<(recon_contracts::Step, recon_contracts::StepStatus)> {
-    recon_contracts::Step::ALL
+    recon_server::Pipeline::standard()
+        .steps()
         .into_iter()
         .flat_map(|step| {
             [
-                (step, recon_contracts::StepStatus::Started),
+                (step.clone(), recon_contracts::StepStatus::Started),
                 (step, recon_contracts::StepStatus::Complete),
             ]
         })
@@ -126,4 +127,9 @@ pub fn moto_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         )))
         .endpoint_url(endpoint)
         .build()
+}
+
+/// The standard pipeline's steps in order, as the server serves them to clients.
+pub fn steps() -> Vec<recon_contracts::Step> {
+    recon_server::Pipeline::standard().steps()
 }

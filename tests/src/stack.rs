@@ -4,15 +4,16 @@
 //! directories removed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use recon_contracts::{
     Capture, CaptureAccepted, CreateScanRequest, CreateScanResponse, EventsPage, RecordedEvent,
-    ScanView, Step, Validation,
+    ScanView, StageResult, Validation,
 };
 use recon_runtime::stage::Deps;
 use recon_runtime::{db, ServerConfig};
-use recon_server::{Role, RunningServer};
+use recon_server::{Pipeline, Role, RunningServer};
 use sqlx::PgPool;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
@@ -58,6 +59,27 @@ impl TestStack {
 
     /// Starts `roles` with extra environment settings (e.g. smaller limits).
     pub async fn start_with(roles: &[Role], overrides: &[(&str, &str)]) -> TestStack {
+        let mut stack = Self::world(overrides).await;
+        stack.add_roles(roles).await;
+        stack
+    }
+
+    /// Every role of `pipeline` (e.g. the standard one with a test stage inserted through the
+    /// registry), like `recon-server --target all` of a server built with that pipeline.
+    pub async fn start_pipeline(pipeline: Pipeline) -> TestStack {
+        let pipeline = Arc::new(pipeline);
+        let roles = recon_server::parse_targets_of(&pipeline, "all").expect("all parses");
+        let mut stack = Self::world(&[]).await;
+        let server =
+            recon_server::start_pipeline(&stack.config, pipeline, &roles, stack.shutdown.clone())
+                .await
+                .expect("start roles");
+        stack.adopt(server);
+        stack
+    }
+
+    /// A database, a NATS server and an account, with no role running yet.
+    async fn world(overrides: &[(&str, &str)]) -> TestStack {
         let admin_url = crate::harness_env("RECON_TEST_DATABASE_URL");
         let database_name = format!("recon_test_{}", Uuid::new_v4().simple());
         let admin = PgPool::connect(&admin_url)
@@ -107,7 +129,7 @@ impl TestStack {
             .expect("key");
 
         let shutdown = CancellationToken::new();
-        let mut stack = TestStack {
+        TestStack {
             config,
             nats,
             db,
@@ -124,9 +146,7 @@ impl TestStack {
             database_name,
             admin_url,
             database_dropped: false,
-        };
-        stack.add_roles(roles).await;
-        stack
+        }
     }
 
     /// Starts more roles in this stack (e.g. a second events recorder).
@@ -134,6 +154,10 @@ impl TestStack {
         let server = recon_server::start(&self.config, roles, self.shutdown.clone())
             .await
             .expect("start roles");
+        self.adopt(server);
+    }
+
+    fn adopt(&mut self, server: RunningServer) {
         if let Some(address) = server.api_address {
             if self.api.is_empty() {
                 self.api = format!("http://{address}");
@@ -183,7 +207,7 @@ impl TestStack {
 
     /// The validation result stored for a scan.
     pub async fn validation(&self, scan_id: Uuid) -> Validation {
-        let stored = db::results::load(&self.db, scan_id, Step::Validation)
+        let stored = db::results::load(&self.db, scan_id, Validation::STEP)
             .await
             .expect("read the validation result")
             .expect("a stored validation result");
@@ -192,7 +216,9 @@ impl TestStack {
 
     /// The shared dependencies, for running a custom stage in this world.
     pub async fn deps(&self) -> Deps {
-        recon_server::open_deps(&self.config).await.expect("deps")
+        recon_runtime::open_deps(&self.config, recon_runtime::Needs::ALL)
+            .await
+            .expect("deps")
     }
 
     /// Stops the roles gracefully (each finishes what it holds), then cleans up as drop does.

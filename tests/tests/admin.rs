@@ -339,7 +339,8 @@ async fn orphaned_scan(stack: &TestStack, client: &reqwest::Client) -> uuid::Uui
         .unwrap();
     let deps = stack.deps().await;
     // The api's own sweeper may get there first; either way one sweep is recorded.
-    let swept = sweep::sweep_orphans(&deps.db, &deps.bus, Duration::from_secs(600))
+    let steps = recon_tests::steps();
+    let swept = sweep::sweep_orphans(&deps.db, &deps.bus, &steps, Duration::from_secs(600))
         .await
         .unwrap();
     if !swept.is_empty() {
@@ -394,8 +395,8 @@ async fn the_admin_page_in_chromium_shows_the_version_banner_of_seeded_traffic()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    let first_step = recon_contracts::Step::ALL[0].as_str();
-    assert_eq!(errored["step"], first_step);
+    let steps = recon_tests::steps();
+    assert_eq!(errored["step"], steps[0].as_str());
     let message = errored["message"].as_str().unwrap().to_owned();
     assert!(message.contains("no progress"), "{message}");
 
@@ -547,7 +548,7 @@ async fn the_admin_page_in_chromium_shows_the_version_banner_of_seeded_traffic()
     .await;
     assert_eq!(errored_row.len(), 5, "{errored_row:?}");
     assert_eq!(errored_row[1], "test-account");
-    assert_eq!(errored_row[3], first_step);
+    assert_eq!(errored_row[3], steps[0].as_str());
     assert_eq!(errored_row[4], message);
     assert_eq!(
         eval::<String>(

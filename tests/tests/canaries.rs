@@ -127,8 +127,8 @@ async fn no_planted_secret_comes_out_of_a_full_scan() {
     let scan_id = stack.run_scan(&capture).await;
     let events = stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
     assert_eq!(
-        events.last().map(|e| e.step),
-        Some(recon_contracts::Step::Render),
+        events.last().map(|e| e.step.clone()),
+        Some(recon_contracts::Step::named("render")),
         "{events:?}"
     );
 
@@ -258,17 +258,22 @@ async fn the_raw_capture_is_kept_through_the_grace_period_then_deleted() {
     stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
     let grace = Duration::from_secs(3600);
     assert_eq!(
-        recon_scrub::retention::sweep_once(&stack.db, deps.blob.as_ref(), grace)
+        recon_runtime::retention::sweep_once(&stack.db, deps.blob_store().unwrap(), grace)
             .await
             .unwrap(),
         0,
         "within the grace period nothing is deleted"
     );
-    deps.blob.get(&names::capture_key(scan_id)).await.unwrap();
+    deps.blob_store()
+        .unwrap()
+        .get(&names::capture_key(scan_id))
+        .await
+        .unwrap();
 
     // An errored scan's raw capture goes too.
     let errored = stack.create_scan("anything").await.scan_id;
-    deps.blob
+    deps.blob_store()
+        .unwrap()
         .put(
             &names::capture_key(errored),
             bytes::Bytes::from_static(b"raw"),
@@ -282,7 +287,8 @@ async fn the_raw_capture_is_kept_through_the_grace_period_then_deleted() {
         .unwrap();
     // A scan still running keeps its capture whatever the grace.
     let running = stack.create_scan("anything").await.scan_id;
-    deps.blob
+    deps.blob_store()
+        .unwrap()
         .put(
             &names::capture_key(running),
             bytes::Bytes::from_static(b"raw"),
@@ -295,18 +301,28 @@ async fn the_raw_capture_is_kept_through_the_grace_period_then_deleted() {
         .await
         .unwrap();
 
-    let deleted = recon_scrub::retention::sweep_once(&stack.db, deps.blob.as_ref(), Duration::ZERO)
-        .await
-        .unwrap();
+    let deleted =
+        recon_runtime::retention::sweep_once(&stack.db, deps.blob_store().unwrap(), Duration::ZERO)
+            .await
+            .unwrap();
     assert_eq!(deleted, 2);
     for gone in [scan_id, errored] {
         assert!(
-            deps.blob.get(&names::capture_key(gone)).await.is_err(),
+            deps.blob_store()
+                .unwrap()
+                .get(&names::capture_key(gone))
+                .await
+                .is_err(),
             "raw capture of {gone} deleted"
         );
     }
-    deps.blob.get(&names::capture_key(running)).await.unwrap();
-    deps.blob
+    deps.blob_store()
+        .unwrap()
+        .get(&names::capture_key(running))
+        .await
+        .unwrap();
+    deps.blob_store()
+        .unwrap()
         .get(&names::scrubbed_capture_key(scan_id))
         .await
         .expect("the scrubbed copy is kept");
@@ -317,7 +333,7 @@ async fn the_raw_capture_is_kept_through_the_grace_period_then_deleted() {
             .unwrap();
     assert_eq!(marked, 2);
     assert_eq!(
-        recon_scrub::retention::sweep_once(&stack.db, deps.blob.as_ref(), Duration::ZERO)
+        recon_runtime::retention::sweep_once(&stack.db, deps.blob_store().unwrap(), Duration::ZERO)
             .await
             .unwrap(),
         0,

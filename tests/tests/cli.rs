@@ -6,7 +6,6 @@ use std::process::Output;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use recon_contracts::Step;
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
 use recon_server::Role;
@@ -58,17 +57,16 @@ async fn recon_scan_from_har_follows_the_pipeline_to_the_report() {
     assert_eq!(result["status"], "complete");
     let report_url = result["report_url"].as_str().expect("report_url");
     assert!(report_url.starts_with(&stack.api));
-    for step in [
-        "detection",
-        "analysis",
-        "intent_filter",
-        "validation",
-        "scrub",
-        "synthesis",
-        "render",
-    ] {
-        assert!(stderr.contains(step), "progress mentions {step}: {stderr}");
+    for step in recon_tests::steps() {
+        let line = format!("[{step}] complete");
+        assert!(stderr.contains(&line), "progress shows {line}: {stderr}");
     }
+    // The stack is fresh: drift's line, printed last, says this scan is the site's first.
+    assert_eq!(
+        stderr.lines().last(),
+        Some("first scan of this site"),
+        "{stderr}"
+    );
     assert!(
         !stderr.contains('\u{1b}'),
         "--no-progress prints no ANSI escapes"
@@ -119,7 +117,7 @@ struct ScrubFails {
 }
 
 impl Stage for ScrubFails {
-    const STEP: Step = Step::Scrub;
+    const STEP: &'static str = "scrub";
 
     async fn run(&self, _ctx: &StageContext) -> Result<StageOutput, StageError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
@@ -132,7 +130,7 @@ async fn an_errored_step_is_shown_inline_and_exits_1_and_watch_status_no_wait_wo
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Stage(Step::Scrub))
+        .filter(|role| *role != Role::Stage("scrub"))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let mut failing = tokio::task::JoinSet::new();

@@ -10,7 +10,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use recon_contracts::Step;
 use recon_runtime::stage::StageOutput;
 use recon_runtime::{Stage, StageContext, StageError};
 use recon_server::Role;
@@ -24,13 +23,13 @@ struct GatedRender {
 }
 
 impl Stage for GatedRender {
-    const STEP: Step = Step::Render;
+    const STEP: &'static str = "render";
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         if let Ok(permit) = self.gate.acquire().await {
             permit.forget();
         }
-        recon_render::RenderStage.run(ctx).await
+        recon_server::stages::RenderStage.run(ctx).await
     }
 }
 
@@ -96,7 +95,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Stage(Step::Render))
+        .filter(|role| *role != Role::Stage("render"))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let gate = Arc::new(Semaphore::new(0));
@@ -139,17 +138,22 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
         tests_dir,
         &command,
     ]);
+    let steps = recon_tests::steps();
+    let before_render_count = steps.len() - 1;
     let before_render = tmux
-        .wait_for("six steps complete and render running", |screen| {
-            screen
-                .lines()
-                .filter(|line| line.contains(" complete"))
-                .count()
-                == 6
-                && step_line(screen, "render")
-                    .first()
-                    .is_some_and(|line| line.contains("running"))
-        })
+        .wait_for(
+            "every step before render complete and render running",
+            |screen| {
+                screen
+                    .lines()
+                    .filter(|line| line.contains(" complete"))
+                    .count()
+                    == before_render_count
+                    && step_line(screen, "render")
+                        .first()
+                        .is_some_and(|line| line.contains("running"))
+            },
+        )
         .await;
     println!("--- while render runs ---\n{before_render}");
     gate.add_permits(1);
@@ -158,7 +162,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
         .await;
     println!("--- at the end ---\n{finished}");
 
-    for step in Step::ALL {
+    for step in &steps {
         let lines = step_line(&finished, step.as_str());
         assert_eq!(lines.len(), 1, "one line for {step}:\n{finished}");
         assert!(
@@ -166,7 +170,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
             "{step} completed:\n{finished}"
         );
     }
-    for step in &Step::ALL[..6] {
+    for step in &steps[..before_render_count] {
         let lines = step_line(&before_render, step.as_str());
         assert_eq!(lines.len(), 1, "one line for {step}:\n{before_render}");
     }
@@ -217,7 +221,7 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
         .lines()
         .filter(|line| line.starts_with('['))
         .collect();
-    let expected: Vec<String> = Step::ALL
+    let expected: Vec<String> = steps
         .iter()
         .flat_map(|step| [format!("[{step}] started"), format!("[{step}] complete")])
         .collect();

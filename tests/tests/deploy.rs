@@ -1,13 +1,14 @@
 //! The deployment artefacts checked with the real tools: `helm lint` and `helm template` (helm
 //! 3.17), `kubernetes-validate --strict` on the rendered manifests (default values and every
-//! optional feature on), one Deployment per `recon-server` target, and a Tiltfile that names
-//! only files and resources that exist.
+//! optional feature on), one Deployment per `recon-server` target (the chart's targets are the
+//! server's roles, registry stages included), and a Tiltfile that names only files and
+//! resources that exist and takes its targets from the chart.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use recon_contracts::{names, Step};
+use recon_contracts::names;
 use recon_server::Role;
 use recon_tests::{harness_env, run_ok};
 use serde_json::Value;
@@ -170,6 +171,42 @@ fn every_target_of_the_binary_has_a_deployment_with_probes() {
     );
 }
 
+/// The `targets` of the chart's default values, in file order.
+fn chart_targets() -> Vec<String> {
+    let values = std::fs::read_to_string(chart().join("values.yaml")).expect("read values.yaml");
+    let docs = documents(&values);
+    docs[0]["targets"]
+        .as_object()
+        .expect("targets is a map")
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// The chart deploys exactly the server's roles: its default targets and the schema's list of
+/// accepted targets are the names `recon-server targets` prints (the api, the events recorder
+/// and the stages of the pipeline registry).
+#[test]
+fn the_charts_targets_are_the_servers_roles() {
+    let roles: BTreeSet<String> = Role::all()
+        .into_iter()
+        .map(|role| role.name().to_owned())
+        .collect();
+    let defaults: BTreeSet<String> = chart_targets().into_iter().collect();
+    assert_eq!(defaults, roles, "helm/browser-recon/values.yaml targets");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(chart().join("values.schema.json")).expect("read the schema"),
+    )
+    .expect("the schema is JSON");
+    let accepted: BTreeSet<String> = schema["properties"]["targets"]["propertyNames"]["enum"]
+        .as_array()
+        .expect("the schema lists the accepted targets")
+        .iter()
+        .map(|name| name.as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(accepted, roles, "values.schema.json targets.propertyNames");
+}
+
 #[test]
 fn keda_scales_each_stage_on_its_own_jetstream_consumer() {
     let docs = documents(&render(&[&all_features()]));
@@ -179,9 +216,9 @@ fn keda_scales_each_stage_on_its_own_jetstream_consumer() {
         let trigger = &object["spec"]["triggers"][0];
         assert_eq!(trigger["type"], "nats-jetstream");
         let consumer = trigger["metadata"]["consumer"].as_str().unwrap_or_default();
-        let step = Step::ALL
+        let step = recon_tests::steps()
             .into_iter()
-            .find(|step| step.consumer_name() == consumer)
+            .find(|step| step.as_str() == consumer)
             .unwrap_or_else(|| panic!("{consumer} is not a stage's consumer"));
         assert_eq!(trigger["metadata"]["stream"], names::SCANS_STREAM);
         assert_eq!(
@@ -261,13 +298,12 @@ fn the_tiltfile_names_only_files_and_resources_that_exist() {
     }
     let joined = code.join("\n");
     let mut named = BTreeSet::new();
+    // Resources named literally; the targets' resources come from the chart's values below.
     for call in joined.split("k8s_resource(").skip(1) {
         let args = call.split(')').next().unwrap_or_default();
-        let first = quoted(args)
-            .first()
-            .map(|s| s.to_string())
-            .expect("a resource name");
-        named.insert(first);
+        if args.trim_start().starts_with('\'') {
+            named.insert(quoted(args)[0].to_owned());
+        }
     }
     for list in joined
         .split("resource_deps=[")
@@ -277,12 +313,13 @@ fn the_tiltfile_names_only_files_and_resources_that_exist() {
         let list = list.split(']').next().unwrap_or_default();
         named.extend(quoted(list).into_iter().map(str::to_owned));
     }
-    for role in Role::all() {
-        let resource = format!("recon-browser-recon-{}", role.name().replace('_', "-"));
-        assert!(
-            named.contains(&resource),
-            "the Tiltfile does not run {resource}"
-        );
+    assert!(
+        joined.contains("read_yaml('helm/browser-recon/values.yaml')")
+            && joined.contains("['targets'].keys()"),
+        "the Tiltfile takes its targets from the chart's values"
+    );
+    for target in chart_targets() {
+        named.insert(format!("recon-browser-recon-{}", target.replace('_', "-")));
     }
     for resource in &named {
         assert!(

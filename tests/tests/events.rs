@@ -12,11 +12,12 @@ use uuid::Uuid;
 const SCANS: usize = 6;
 
 fn publication_order(scan_id: Uuid) -> Vec<StepEvent> {
-    Step::ALL
+    recon_tests::steps()
         .into_iter()
         .flat_map(|step| {
-            [StepStatus::Started, StepStatus::Complete]
-                .map(|status| StepEvent::new(scan_id, step, status, None, serde_json::json!({})))
+            [StepStatus::Started, StepStatus::Complete].map(|status| {
+                StepEvent::new(scan_id, step.clone(), status, None, serde_json::json!({}))
+            })
         })
         .collect()
 }
@@ -72,7 +73,10 @@ async fn two_recorders_and_concurrent_scans_never_skip_or_repeat() {
         })
     });
     let publishers: Vec<_> = publishers.collect();
-    let polls = scans.iter().map(|&scan_id| poll_until(&stack, scan_id, 14));
+    let event_count = 2 * recon_tests::steps().len();
+    let polls = scans
+        .iter()
+        .map(|&scan_id| poll_until(&stack, scan_id, event_count));
     let polled = futures::future::join_all(polls).await;
     for publisher in publishers {
         publisher.await.expect("publisher");
@@ -81,15 +85,20 @@ async fn two_recorders_and_concurrent_scans_never_skip_or_repeat() {
     for (scan_id, events) in scans.iter().zip(polled) {
         let expected: Vec<(Step, StepStatus)> = publication_order(*scan_id)
             .iter()
-            .map(|event| (event.step, event.status))
+            .map(|event| (event.step.clone(), event.status))
             .collect();
-        let got: Vec<(Step, StepStatus)> = events.iter().map(|e| (e.step, e.status)).collect();
+        let got: Vec<(Step, StepStatus)> =
+            events.iter().map(|e| (e.step.clone(), e.status)).collect();
         assert_eq!(got, expected, "events in publication order");
         let cursors: Vec<i64> = events.iter().map(|e| e.cursor).collect();
-        assert_eq!(cursors, (1..=14).collect::<Vec<_>>());
+        assert_eq!(cursors, (1..=event_count as i64).collect::<Vec<_>>());
         // Nothing more arrives later (the republished events were dropped).
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(stack.events_page(*scan_id, 14).await.events.is_empty());
+        assert!(stack
+            .events_page(*scan_id, event_count as i64)
+            .await
+            .events
+            .is_empty());
     }
     stack.stop().await;
 }
@@ -111,7 +120,7 @@ async fn concurrent_writers_to_one_scan_never_hide_an_event_behind_the_cursor() 
                 for _ in 0..PER_WRITER {
                     let mut event = StepEvent::new(
                         scan_id,
-                        Step::Validation,
+                        Step::named("validation"),
                         StepStatus::Started,
                         None,
                         serde_json::json!({}),

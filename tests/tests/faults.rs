@@ -26,7 +26,8 @@ const SCAN_TIMEOUT: Duration = Duration::from_secs(180);
 /// Every (step, status) once, in pipeline order, with cursors 1, 2, 3… (strictly increasing,
 /// no gap), and the scan itself complete.
 async fn assert_complete_once_in_order(stack: &TestStack, scan_id: Uuid, events: &[RecordedEvent]) {
-    let sequence: Vec<(Step, StepStatus)> = events.iter().map(|e| (e.step, e.status)).collect();
+    let sequence: Vec<(Step, StepStatus)> =
+        events.iter().map(|e| (e.step.clone(), e.status)).collect();
     assert_eq!(
         sequence,
         recon_tests::successful_scan_sequence(),
@@ -51,7 +52,12 @@ async fn stage_runs(stack: &TestStack, scan_id: Uuid) -> Vec<(String, i32)> {
         .expect("stage results")
 }
 
-fn all_roles_but(step: Step) -> Vec<Role> {
+/// Every stage's role, in pipeline order.
+fn stage_roles() -> Vec<Role> {
+    recon_server::parse_targets("pipeline").unwrap()
+}
+
+fn all_roles_but(step: &'static str) -> Vec<Role> {
     recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
@@ -69,7 +75,7 @@ struct Gated<S> {
 }
 
 impl<S: Stage> Stage for Gated<S> {
-    const STEP: Step = S::STEP;
+    const STEP: &'static str = S::STEP;
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         if self.runs.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -82,7 +88,7 @@ impl<S: Stage> Stage for Gated<S> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_nats_restart_mid_scan_loses_no_scan_and_repeats_no_event() {
-    let mut stack = TestStack::start_roles(&all_roles_but(Step::Analysis)).await;
+    let mut stack = TestStack::start_roles(&all_roles_but("analysis")).await;
     let (runs, entered, release) = (
         Arc::new(AtomicU32::new(0)),
         Arc::new(Notify::new()),
@@ -93,7 +99,7 @@ async fn a_nats_restart_mid_scan_loses_no_scan_and_repeats_no_event() {
         &mut analysis,
         stack.deps().await,
         Gated {
-            inner: recon_analysis::AnalysisStage,
+            inner: recon_server::stages::AnalysisStage,
             runs: runs.clone(),
             entered: entered.clone(),
             release: release.clone(),
@@ -118,7 +124,7 @@ async fn a_nats_restart_mid_scan_loses_no_scan_and_repeats_no_event() {
         assert_complete_once_in_order(&stack, scan_id, &events).await;
         let rows = stage_runs(&stack, scan_id).await;
         eprintln!("scan {scan_id}: stage runs after the restart {rows:?}");
-        assert_eq!(rows.len(), Step::ALL.len(), "{rows:?}");
+        assert_eq!(rows.len(), recon_tests::steps().len(), "{rows:?}");
     }
     eprintln!(
         "gated analysis ran {} times for the two scans",
@@ -150,7 +156,7 @@ async fn repeated_nats_restarts_at_arbitrary_points_lose_no_scan() {
         let events = stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
         assert_complete_once_in_order(&stack, scan_id, &events).await;
         let rows = stage_runs(&stack, scan_id).await;
-        assert_eq!(rows.len(), Step::ALL.len(), "{rows:?}");
+        assert_eq!(rows.len(), recon_tests::steps().len(), "{rows:?}");
         reruns += rows.iter().map(|(_, runs)| runs - 1).sum::<i32>();
     }
     eprintln!("stage re-runs across 6 scans and 3 restarts: {reruns}");
@@ -209,19 +215,23 @@ async fn a_retried_upload_of_the_same_capture_starts_one_pipeline_run() {
         .iter()
         .filter(|e| e.status == StepStatus::Started)
         .count();
-    assert_eq!(started, Step::ALL.len(), "one `started` per step");
+    assert_eq!(
+        started,
+        recon_tests::steps().len(),
+        "one `started` per step"
+    );
     let rows = stage_runs(&stack, scan_id).await;
-    assert_eq!(rows.len(), Step::ALL.len());
+    assert_eq!(rows.len(), recon_tests::steps().len());
     assert!(
         rows.iter().all(|(_, runs)| *runs == 1),
         "every stage ran once: {rows:?}"
     );
     // Nothing is left queued or unacknowledged for any stage.
     let deps = stack.deps().await;
-    for step in Step::ALL {
+    for step in recon_tests::steps() {
         let lag = deps
             .bus
-            .consumer_lag(names::SCANS_STREAM, step.consumer_name())
+            .consumer_lag(names::SCANS_STREAM, step.as_str())
             .await
             .expect("consumer lag");
         assert_eq!(lag, 0, "{step} still has work");
@@ -232,9 +242,7 @@ async fn a_retried_upload_of_the_same_capture_starts_one_pipeline_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_scans_with_two_replicas_of_every_stage_all_complete() {
     let mut stack = TestStack::start().await;
-    let replicas: Vec<Role> = std::iter::once(Role::Events)
-        .chain(Step::ALL.map(Role::Stage))
-        .collect();
+    let replicas: Vec<Role> = std::iter::once(Role::Events).chain(stage_roles()).collect();
     stack.add_roles(&replicas).await;
 
     let started = Instant::now();
@@ -251,7 +259,7 @@ async fn twenty_concurrent_scans_with_two_replicas_of_every_stage_all_complete()
     for (scan_id, events) in &scans {
         assert_complete_once_in_order(&stack, *scan_id, events).await;
         let rows = stage_runs(&stack, *scan_id).await;
-        assert_eq!(rows.len(), Step::ALL.len(), "{rows:?}");
+        assert_eq!(rows.len(), recon_tests::steps().len(), "{rows:?}");
         reruns += rows.iter().map(|(_, runs)| runs - 1).sum::<i32>();
     }
     let distinct: std::collections::HashSet<Uuid> = scans.iter().map(|(id, _)| *id).collect();
@@ -356,7 +364,7 @@ async fn spawn_validation(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stage_process_killed_mid_message_is_replaced_without_duplicates() {
-    let stack = TestStack::start_roles(&all_roles_but(Step::Validation)).await;
+    let stack = TestStack::start_roles(&all_roles_but("validation")).await;
     let site = SlowSite::start().await;
     let logs = tempfile::tempdir().expect("log dir");
     let (first_log, second_log) = (
@@ -383,13 +391,16 @@ async fn a_stage_process_killed_mid_message_is_replaced_without_duplicates() {
     let deadline = Instant::now() + SCAN_TIMEOUT;
     loop {
         let recorded = stack.events_page(scan_id, 0).await.events;
-        let last = recorded.last().map(|e| (e.step, e.status));
-        if last == Some((Step::Validation, StepStatus::Started)) {
+        let last = recorded.last().map(|e| (e.step.clone(), e.status));
+        if last == Some((Step::named("validation"), StepStatus::Started)) {
             break;
         }
+        let steps = recon_tests::steps();
+        let position = |step: &Step| steps.iter().position(|s| s == step);
+        let validation = Step::named("validation");
         let past_validation = recorded.iter().any(|e| {
-            e.step > Step::Validation
-                || (e.step == Step::Validation && e.status != StepStatus::Started)
+            position(&e.step) > position(&validation)
+                || (e.step == validation && e.status != StepStatus::Started)
         });
         assert!(
             Instant::now() < deadline && !past_validation,
@@ -403,7 +414,7 @@ async fn a_stage_process_killed_mid_message_is_replaced_without_duplicates() {
     let log = std::fs::read_to_string(&second_log).unwrap_or_default();
     assert_complete_once_in_order(&stack, scan_id, &events).await;
     let rows = stage_runs(&stack, scan_id).await;
-    assert_eq!(rows.len(), Step::ALL.len(), "{rows:?}");
+    assert_eq!(rows.len(), recon_tests::steps().len(), "{rows:?}");
     assert!(
         rows.iter().all(|(_, runs)| *runs == 1),
         "every step's result written once: {rows:?}\n{log}"
@@ -492,7 +503,7 @@ async fn a_postgres_outage_makes_the_api_answer_503_and_the_scan_resumes_after()
     database_url.set_port(Some(relay.port)).unwrap();
     stack.config.database_url = database_url.to_string();
     stack.config.ops_listen = Some("127.0.0.1:0".parse().unwrap());
-    stack.add_roles(&all_roles_but(Step::Detection)).await;
+    stack.add_roles(&all_roles_but("detection")).await;
     let ops = format!(
         "http://{}",
         stack
@@ -512,7 +523,7 @@ async fn a_postgres_outage_makes_the_api_answer_503_and_the_scan_resumes_after()
         &mut detection,
         stack.deps().await,
         Gated {
-            inner: recon_detection::DetectionStage,
+            inner: recon_server::stages::DetectionStage,
             runs: runs.clone(),
             entered: entered.clone(),
             release: release.clone(),
@@ -614,7 +625,7 @@ async fn a_stored_capture_over_the_stages_bounds_fails_its_scan_once() {
         .bounds
         .clone()
         .with(recon_contracts::Limit::SamplesPerStream, 10);
-    stack.add_roles(&Step::ALL.map(Role::Stage)).await;
+    stack.add_roles(&stage_roles()).await;
     let events = stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
     let view = stack.scan(scan_id).await;
     assert_eq!(view.status, ScanStatus::Errored, "{events:?}");
@@ -622,8 +633,8 @@ async fn a_stored_capture_over_the_stages_bounds_fails_its_scan_once() {
     assert!(error.contains("samples_per_stream"), "{error}");
     let last = events.last().expect("a terminal event");
     assert_eq!(
-        (last.step, last.status),
-        (Step::Detection, StepStatus::Errored)
+        (last.step.clone(), last.status),
+        (Step::named("detection"), StepStatus::Errored)
     );
 
     // Longer than several ack deadlines: a retried or redelivered message would show by now.
@@ -639,7 +650,7 @@ async fn a_stored_capture_over_the_stages_bounds_fails_its_scan_once() {
         .deps()
         .await
         .bus
-        .consumer_lag(names::SCANS_STREAM, Step::Detection.consumer_name())
+        .consumer_lag(names::SCANS_STREAM, "detection")
         .await
         .expect("consumer lag");
     assert_eq!(

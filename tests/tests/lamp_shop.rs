@@ -82,8 +82,8 @@ async fn a_large_capture_scans_end_to_end_with_validation_against_the_live_shop(
         .await;
     let last = events.last().expect("events");
     assert_eq!(
-        (last.step, last.status),
-        (Step::Render, StepStatus::Complete)
+        (last.step.clone(), last.status),
+        (Step::named("render"), StepStatus::Complete)
     );
 
     let validation = stack.validation(scan_id).await;

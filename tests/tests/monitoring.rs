@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use recon_contracts::{names, CreateScanRequest, Step};
+use recon_contracts::{names, CreateScanRequest};
 use recon_server::parse_targets;
 use recon_tests::chart::{self, all_features, documents, of_kind, render};
 use recon_tests::exposition::Exposition;
@@ -261,7 +261,7 @@ async fn exposition_of_a_busy_server() -> Exposition {
 
     let failed = format!(
         "recon_stage_messages_total{{stage=\"{}\",outcome=\"failed\"}}",
-        Step::ALL[0].as_str()
+        recon_tests::steps()[0].as_str()
     );
     let deadline = Instant::now() + Duration::from_secs(20);
     let text = loop {
@@ -353,7 +353,7 @@ async fn every_query_names_only_what_a_running_server_exports() {
     let errored =
         promql::names(rule(&spec, "ReconScansErroring")["expr"].as_str().unwrap()).expect("names");
     for matcher in errored.matchers.iter().filter(|m| m.label == "stage") {
-        assert_eq!(matcher.value, Step::ALL[0].as_str());
+        assert_eq!(matcher.value, recon_tests::steps()[0].as_str());
     }
 }
 

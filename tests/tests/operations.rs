@@ -40,9 +40,10 @@ async fn two_sweepers_mark_an_orphaned_scan_errored_once() {
 
     // Two sweepers with their own connections, as two api replicas would have.
     let (first, second) = (stack.deps().await, stack.deps().await);
+    let steps = recon_tests::steps();
     let (a, b) = tokio::join!(
-        sweep_orphans(&first.db, &first.bus, IDLE),
-        sweep_orphans(&second.db, &second.bus, IDLE)
+        sweep_orphans(&first.db, &first.bus, &steps, IDLE),
+        sweep_orphans(&second.db, &second.bus, &steps, IDLE)
     );
     let swept: Vec<_> = a
         .expect("sweep a")
@@ -51,7 +52,7 @@ async fn two_sweepers_mark_an_orphaned_scan_errored_once() {
         .collect();
     assert_eq!(swept.len(), 1, "exactly one sweeper wins: {swept:?}");
     assert_eq!(swept[0].scan_id, orphan);
-    assert_eq!(swept[0].step, Step::Detection);
+    assert_eq!(swept[0].step, Step::named("detection"));
 
     let events = stack
         .wait_for_terminal(orphan, Duration::from_secs(20))
@@ -61,7 +62,7 @@ async fn two_sweepers_mark_an_orphaned_scan_errored_once() {
         .filter(|event| event.status == StepStatus::Errored)
         .collect();
     assert_eq!(errored.len(), 1, "{events:?}");
-    assert_eq!(errored[0].step, Step::Detection);
+    assert_eq!(errored[0].step, Step::named("detection"));
     assert!(errored[0]
         .message
         .as_deref()
@@ -71,7 +72,7 @@ async fn two_sweepers_mark_an_orphaned_scan_errored_once() {
     assert_eq!(stack.scan(recent).await.status, ScanStatus::Processing);
 
     // A later sweep finds nothing more to do, and the events stay as they were.
-    let again = sweep_orphans(&first.db, &first.bus, IDLE)
+    let again = sweep_orphans(&first.db, &first.bus, &recon_tests::steps(), IDLE)
         .await
         .expect("sweep again");
     assert!(again.is_empty());
@@ -89,8 +90,8 @@ async fn a_stuck_step_is_named_after_the_last_completed_one() {
     let roles = [
         Role::Api,
         Role::Events,
-        Role::Stage(Step::Detection),
-        Role::Stage(Step::Analysis),
+        Role::Stage("detection"),
+        Role::Stage("analysis"),
     ];
     let stack = TestStack::start_roles(&roles).await;
     let scan_id = stuck_scan(&stack).await;
@@ -99,7 +100,7 @@ async fn a_stuck_step_is_named_after_the_last_completed_one() {
         let events = stack.events_page(scan_id, 0).await.events;
         if events
             .iter()
-            .any(|e| e.step == Step::Analysis && e.status == StepStatus::Complete)
+            .any(|e| e.step == Step::named("analysis") && e.status == StepStatus::Complete)
         {
             break;
         }
@@ -118,15 +119,18 @@ async fn a_stuck_step_is_named_after_the_last_completed_one() {
     .expect("age events");
     backdate(&stack, scan_id, 20).await;
     let deps = stack.deps().await;
-    let swept = sweep_orphans(&deps.db, &deps.bus, IDLE)
+    let swept = sweep_orphans(&deps.db, &deps.bus, &recon_tests::steps(), IDLE)
         .await
         .expect("sweep");
     assert_eq!(swept.len(), 1);
-    assert_eq!(swept[0].step, Step::IntentFilter);
+    assert_eq!(swept[0].step, Step::named("intent_filter"));
     let events = stack
         .wait_for_terminal(scan_id, Duration::from_secs(20))
         .await;
-    assert_eq!(events.last().map(|e| e.step), Some(Step::IntentFilter));
+    assert_eq!(
+        events.last().map(|e| e.step.clone()),
+        Some(Step::named("intent_filter"))
+    );
     stack.stop().await;
 }
 
@@ -148,7 +152,7 @@ async fn every_role_serves_health_readiness_and_metrics_on_the_ops_listener() {
     assert_eq!(body["checks"]["blob_store"], "ok");
 
     let metrics = stack.ops_metrics().await;
-    for step in Step::ALL {
+    for step in recon_tests::steps() {
         let series = format!(
             "recon_stage_messages_total{{stage=\"{}\",outcome=\"processed\"}}",
             step.as_str()

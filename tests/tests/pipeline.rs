@@ -17,7 +17,7 @@ const SCAN_TIMEOUT: Duration = Duration::from_secs(60);
 fn sequence(events: &[RecordedEvent]) -> Vec<(Step, StepStatus)> {
     events
         .iter()
-        .map(|event| (event.step, event.status))
+        .map(|event| (event.step.clone(), event.status))
         .collect()
 }
 
@@ -52,7 +52,8 @@ async fn a_scan_flows_through_every_stage_and_the_report_is_served() {
     eprintln!("scan finished in {:?}", started.elapsed());
     assert_eq!(sequence(&events), recon_tests::successful_scan_sequence());
     let cursors: Vec<i64> = events.iter().map(|e| e.cursor).collect();
-    assert_eq!(cursors, (1..=14).collect::<Vec<_>>());
+    let event_count = 2 * recon_tests::steps().len() as i64;
+    assert_eq!(cursors, (1..=event_count).collect::<Vec<_>>());
 
     let over_ws =
         recon_tests::websocket_events(stack.api.clone(), stack.key.clone(), scan_id, 0).await;
@@ -71,14 +72,14 @@ async fn a_scan_flows_through_every_stage_and_the_report_is_served() {
     );
     let rest_tail = stack.events_page(scan_id, 10).await;
     assert_eq!(rest_tail.events, events[10..].to_vec());
-    assert_eq!(rest_tail.cursor, 14);
+    assert_eq!(rest_tail.cursor, event_count);
 
     let view = stack.scan(scan_id).await;
     assert_eq!(view.status, recon_contracts::ScanStatus::Complete);
     assert_eq!(view.report_url, accepted.report_url);
 
     let runs = stage_runs(&stack, scan_id).await;
-    assert_eq!(runs.len(), 7);
+    assert_eq!(runs.len(), recon_tests::steps().len());
     assert!(runs.iter().all(|(_, runs)| *runs == 1), "{runs:?}");
 
     let html = stack
@@ -155,14 +156,14 @@ struct HangsOnFirstRun {
 }
 
 impl Stage for HangsOnFirstRun {
-    const STEP: Step = Step::Detection;
+    const STEP: &'static str = "detection";
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         if self.runs.fetch_add(1, Ordering::SeqCst) == 0 {
             self.hanging.notify_one();
             std::future::pending::<()>().await;
         }
-        recon_detection::DetectionStage.run(ctx).await
+        recon_server::stages::DetectionStage.run(ctx).await
     }
 }
 
@@ -171,7 +172,7 @@ async fn a_stage_that_dies_before_acking_is_redelivered_without_duplicates() {
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Stage(Step::Detection))
+        .filter(|role| *role != Role::Stage("detection"))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let runs = Arc::new(AtomicU32::new(0));
@@ -214,7 +215,7 @@ async fn a_stage_that_dies_before_acking_is_redelivered_without_duplicates() {
     );
     assert_eq!(runs.load(Ordering::SeqCst), 2, "redelivered exactly once");
     let stage_rows = stage_runs(&stack, scan_id).await;
-    assert_eq!(stage_rows.len(), 7);
+    assert_eq!(stage_rows.len(), recon_tests::steps().len());
     assert!(
         stage_rows.iter().all(|(_, runs)| *runs == 1),
         "{stage_rows:?}"
@@ -232,7 +233,7 @@ struct AlwaysFails {
 }
 
 impl Stage for AlwaysFails {
-    const STEP: Step = Step::Analysis;
+    const STEP: &'static str = "analysis";
 
     async fn run(&self, _ctx: &StageContext) -> Result<StageOutput, StageError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
@@ -247,7 +248,7 @@ async fn a_permanent_failure_errors_the_scan_once() {
     let roles: Vec<Role> = recon_server::parse_targets("all")
         .unwrap()
         .into_iter()
-        .filter(|role| *role != Role::Stage(Step::Analysis))
+        .filter(|role| *role != Role::Stage("analysis"))
         .collect();
     let stack = TestStack::start_roles(&roles).await;
     let runs = Arc::new(AtomicU32::new(0));
@@ -263,10 +264,10 @@ async fn a_permanent_failure_errors_the_scan_once() {
     assert_eq!(
         sequence(&events),
         vec![
-            (Step::Detection, StepStatus::Started),
-            (Step::Detection, StepStatus::Complete),
-            (Step::Analysis, StepStatus::Started),
-            (Step::Analysis, StepStatus::Errored),
+            (Step::named("detection"), StepStatus::Started),
+            (Step::named("detection"), StepStatus::Complete),
+            (Step::named("analysis"), StepStatus::Started),
+            (Step::named("analysis"), StepStatus::Errored),
         ]
     );
     assert_eq!(

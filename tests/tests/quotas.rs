@@ -290,8 +290,10 @@ async fn validation_replays_no_more_than_the_daily_quota_leaves() {
     for _ in 0..2 {
         let scan_id = stack.run_scan(&capture).await;
         let events = stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
-        let last = events.last().map(|event| (event.step, event.status));
-        assert_eq!(last, Some((Step::Render, StepStatus::Complete)));
+        let last = events
+            .last()
+            .map(|event| (event.step.clone(), event.status));
+        assert_eq!(last, Some((Step::named("render"), StepStatus::Complete)));
         let validation = stack.validation(scan_id).await;
         assert!(
             validation

@@ -29,7 +29,7 @@ fn blob_path(stack: &TestStack, scan_id: Uuid) -> std::path::PathBuf {
 
 async fn sweep(stack: &TestStack) -> usize {
     let deps = stack.deps().await;
-    recon_scrub::retention::sweep_once(&stack.db, deps.blob.as_ref(), GRACE)
+    recon_runtime::retention::sweep_once(&stack.db, deps.blob_store().unwrap(), GRACE)
         .await
         .expect("sweep")
 }
@@ -118,7 +118,8 @@ async fn an_upload_in_flight_is_not_swept_under_it() {
         .await
         .expect("lock");
     let deps = stack.deps().await;
-    deps.blob
+    deps.blob_store()
+        .unwrap()
         .put(
             &names::capture_key(scan_id),
             bytes::Bytes::from_static(b"raw"),

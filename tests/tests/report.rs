@@ -260,7 +260,11 @@ async fn a_2000_request_report_renders_in_headless_chromium_and_copies_code() {
     let events = stack.wait_for_terminal(scan_id, SCAN_TIMEOUT).await;
     eprintln!("2,000-request scan finished in {:?}", started.elapsed());
     let last = events.last().unwrap();
-    assert_eq!(last.step, recon_contracts::Step::Render, "{events:?}");
+    assert_eq!(
+        last.step,
+        recon_contracts::Step::named("render"),
+        "{events:?}"
+    );
     let view = stack.scan(scan_id).await;
     let report_url = view.report_url.clone();
 

@@ -84,7 +84,7 @@ pub fn requirements(config: &AnalysisConfig, members: &[Member<'_, '_>]) -> Vec<
                 if !cookies_seen.insert(name) {
                     continue;
                 }
-                if recon_detection::anti_bot_cookie(name).is_some() {
+                if recon_knowledge::anti_bot_cookie(name).is_some() {
                     found.insert((AuthKind::AntiBotCookie, name.to_owned()));
                 } else if is_csrf_name(name) {
                     found.insert((AuthKind::Csrf, name.to_owned()));

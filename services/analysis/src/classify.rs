@@ -1,6 +1,7 @@
 //! What an endpoint is (kind) and what it is for (bucket).
 
 use recon_contracts::ResourceType;
+use recon_knowledge::words::words;
 
 use crate::config::AnalysisConfig;
 use crate::sample::Sample;
@@ -18,11 +19,11 @@ pub fn kind_of(config: &AnalysisConfig, sample: &Sample<'_>) -> &'static str {
     {
         return "stream";
     }
-    if recon_detection::anti_bot_request(request).is_some() {
+    if recon_knowledge::anti_bot_request(request).is_some() {
         return "anti-bot-sensor";
     }
     let tracking_host =
-        recon_detection::known_service(&sample.host).is_some_and(|c| c.is_tracking());
+        recon_knowledge::known_service(&sample.host).is_some_and(|c| c.is_tracking());
     if tracking_host
         || request.resource_type == ResourceType::Ping
         || config.tracking_paths.is_match(&sample.path)
@@ -64,31 +65,6 @@ pub fn kind_of(config: &AnalysisConfig, sample: &Sample<'_>) -> &'static str {
         return "json-api";
     }
     "other"
-}
-
-/// Lowercase words of a name: `searchProducts` → search, products; `per-page` → per, page.
-pub fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut previous_lower = false;
-    for c in text.chars() {
-        if !c.is_alphanumeric() {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-            }
-            previous_lower = false;
-            continue;
-        }
-        if c.is_uppercase() && previous_lower && !current.is_empty() {
-            out.push(std::mem::take(&mut current));
-        }
-        previous_lower = c.is_lowercase() || c.is_ascii_digit();
-        current.extend(c.to_lowercase());
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
 }
 
 pub struct BucketInput<'a> {

@@ -4,14 +4,14 @@
 //! grouped into endpoints by method + host + template and GraphQL operation ([`group`]), then
 //! described: kind and bucket, parameters with redacted examples, merged request/response
 //! schemas, pagination, auth, provenance of dynamic values, and how many samples met a
-//! challenge. [`openapi_document`] exports the result as OpenAPI 3.1.
+//! challenge. [`openapi_document`] (the writer lives in `recon-knowledge`, render uses it too)
+//! exports the result as OpenAPI 3.1.
 
 pub mod auth;
 pub mod classify;
 pub mod config;
 pub mod graphql;
 pub mod group;
-pub mod openapi;
 pub mod pagination;
 pub mod parameters;
 pub mod provenance;
@@ -21,15 +21,13 @@ pub mod templating;
 
 use std::collections::{BTreeMap, HashSet};
 
-use recon_contracts::{Capture, Detection, Endpoint, Header, Inventory, ParameterLocation, Step};
-use recon_runtime::stage::StageOutput;
-use recon_runtime::{Stage, StageContext, StageError};
+use recon_contracts::{Capture, Detection, Endpoint, Header, Inventory, ParameterLocation};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub use openapi::openapi_document;
+pub use recon_knowledge::openapi_document;
 
-use crate::config::{try_config, AnalysisConfig};
+use crate::config::{try_config, AnalysisConfig, ConfigError};
 use crate::group::{GroupKey, Member};
 use crate::sample::{RequestBody, Sample};
 
@@ -301,30 +299,20 @@ fn describe(
     }
 }
 
-pub struct AnalysisStage;
+/// Whether the analysis rules compiled in are valid; a scan must fail loudly on bad rules.
+pub fn check_config() -> Result<(), &'static ConfigError> {
+    try_config().map(|_| ())
+}
 
-impl Stage for AnalysisStage {
-    const STEP: Step = Step::Analysis;
-
-    async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
-        if let Err(err) = try_config() {
-            return Err(StageError::Permanent(format!(
-                "the analysis rules are invalid: {err}"
-            )));
-        }
-        let capture = ctx.capture().await?;
-        let detection: Detection = ctx.result(Step::Detection).await?;
-        let inventory = analyze(&capture, &detection);
-        let data = inventory
-            .endpoints
-            .iter()
-            .filter(|e| matches!(e.kind.as_str(), "json-api" | "graphql"))
-            .count();
-        let summary = format!(
-            "{} endpoint(s) ({data} data API) from {} request(s)",
-            inventory.endpoints.len(),
-            capture.requests.len()
-        );
-        StageOutput::new(&inventory, summary)
-    }
+/// The step's summary line: endpoints found, how many are data APIs, from how many requests.
+pub fn summary_line(inventory: &Inventory, requests: usize) -> String {
+    let data = inventory
+        .endpoints
+        .iter()
+        .filter(|e| matches!(e.kind.as_str(), "json-api" | "graphql"))
+        .count();
+    format!(
+        "{} endpoint(s) ({data} data API) from {requests} request(s)",
+        inventory.endpoints.len(),
+    )
 }

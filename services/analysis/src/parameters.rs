@@ -132,7 +132,7 @@ pub fn looks_opaque(value: &str) -> bool {
 
 /// The example as the report may show it.
 pub fn shown_example(name: &str, location: ParameterLocation, value: &str) -> String {
-    let redacted = recon_scrub::secrets::redact(Some(name), value);
+    let redacted = recon_redaction::secrets::redact(Some(name), value);
     if redacted != value {
         return redacted;
     }

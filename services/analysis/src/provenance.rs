@@ -96,7 +96,7 @@ impl Index {
             }
             let may_write_cookies =
                 sample.request.resource_type == ResourceType::Script || sample.method == "POST";
-            if may_write_cookies && recon_detection::anti_bot_request(sample.request).is_some() {
+            if may_write_cookies && recon_knowledge::anti_bot_request(sample.request).is_some() {
                 index.anti_bot_scripts.push(i);
             }
             let Some(response) = &sample.request.response else {
@@ -451,7 +451,7 @@ impl Context<'_, '_> {
                     {
                         continue;
                     }
-                    let anti_bot = recon_detection::anti_bot_cookie(name).is_some();
+                    let anti_bot = recon_knowledge::anti_bot_cookie(name).is_some();
                     let relevant = anti_bot
                         || self.config.session_cookie.is_match(name)
                         || is_token_name(name)

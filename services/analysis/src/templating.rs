@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use recon_knowledge::words::singular;
+
 /// What a dynamic path segment holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SegmentKind {
@@ -158,30 +160,6 @@ fn classify(segment: &str) -> Class {
         return Class::Maybe(SegmentKind::Slug, 3);
     }
     Class::Literal
-}
-
-/// `products` → `product`, `categories` → `category`, `boxes` → `box`.
-pub fn singular(word: &str) -> String {
-    let w = word.to_ascii_lowercase();
-    if let Some(stem) = w.strip_suffix("ies") {
-        if stem.len() >= 2 {
-            return format!("{stem}y");
-        }
-    }
-    for ending in ["sses", "xes", "zes", "ches", "shes"] {
-        if w.ends_with(ending) {
-            return w[..w.len() - 2].to_owned();
-        }
-    }
-    if w.ends_with('s')
-        && !w.ends_with("ss")
-        && !w.ends_with("us")
-        && !w.ends_with("is")
-        && w.len() > 3
-    {
-        return w[..w.len() - 1].to_owned();
-    }
-    w
 }
 
 /// A segment that names nothing (`api`, `v2`, `rest`): parameters after it get a plain name.

@@ -21,6 +21,7 @@ mod version_tally;
 
 use std::net::SocketAddr;
 
+use recon_contracts::Step;
 use recon_runtime::config::{HttpSettings, VersionPolicy, WebSocketSettings};
 use recon_runtime::stage::Deps;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +40,8 @@ pub struct ApiSettings {
     pub http: HttpSettings,
     /// Idle and lifetime limits of the events WebSockets.
     pub websockets: WebSocketSettings,
+    /// The pipeline's steps in order (from the server's registry), served with every scan.
+    pub steps: Vec<Step>,
 }
 
 pub struct Application {

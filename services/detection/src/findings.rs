@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use recon_contracts::{Evidence, VendorFinding};
 
 use crate::observe::Hit;
-use crate::rules::{RuleSet, Signal, Strength};
+use recon_knowledge::rules::{RuleSet, Signal, Strength};
 
 /// Evidence lines kept per rule; the count of the rest is appended.
 const EVIDENCE_PER_RULE: usize = 1;

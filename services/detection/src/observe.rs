@@ -3,10 +3,11 @@
 
 use recon_contracts::{Capture, Challenge, RequestRecord, ResourceType};
 
-use crate::hosts::{host_of, FirstParty};
-use crate::response::classify_with;
-use crate::rules::{Matcher, Rule, RuleSet, Scope, Signal};
-use crate::services::Services;
+use recon_knowledge::anti_bot::vendor_url_rule;
+use recon_knowledge::hosts::{host_of, FirstParty};
+use recon_knowledge::response::classify_with;
+use recon_knowledge::rules::{Matcher, Rule, RuleSet, Scope, Signal};
+use recon_knowledge::services::Services;
 
 /// One observation: a rule fired on some part of the capture.
 #[derive(Debug, Clone)]
@@ -27,16 +28,6 @@ pub struct Observations<'r> {
 /// The URL without its query string and fragment (queries may carry secrets).
 pub fn url_without_query(url: &str) -> &str {
     url.split(['?', '#']).next().unwrap_or(url)
-}
-
-/// The URL matches one of the vendors' `url` rules (their scripts and collectors).
-pub fn vendor_url_rule<'r>(rules: &'r RuleSet, url: &str) -> Option<&'r Rule> {
-    rules
-        .by_signal(Signal::Url)
-        .find(|rule| match &rule.matcher {
-            Matcher::Url(regex) => rule.scope == Scope::Any && regex.is_match(url),
-            _ => false,
-        })
 }
 
 pub fn observe<'r>(

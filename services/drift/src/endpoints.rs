@@ -219,12 +219,13 @@ fn auth_requirements(endpoint: &Endpoint) -> BTreeSet<(&'static str, String)> {
         .collect()
 }
 
-/// `bearer authorization, session-cookie sid`; `None` for no requirement.
+/// `authorization (bearer), sid (session-cookie)`; `None` for no requirement. The name comes
+/// first: "bearer" followed by a word reads as a token to the report's secret scrubber.
 fn auth_words(requirements: &BTreeSet<(&'static str, String)>) -> Option<String> {
     (!requirements.is_empty()).then(|| {
         requirements
             .iter()
-            .map(|(kind, name)| format!("{kind} {name}"))
+            .map(|(kind, name)| format!("{name} ({kind})"))
             .collect::<Vec<_>>()
             .join(", ")
     })
@@ -354,10 +355,10 @@ mod tests {
         });
         let change = only_change(&before, &after);
         assert_eq!(change.kind, ChangeKind::AuthChanged);
-        assert_eq!(change.before.as_deref(), Some("session-cookie sid"));
+        assert_eq!(change.before.as_deref(), Some("sid (session-cookie)"));
         assert_eq!(
             change.after.as_deref(),
-            Some("bearer authorization, session-cookie sid")
+            Some("authorization (bearer), sid (session-cookie)")
         );
         assert_eq!(change.severity, Severity::High);
         // Dropping it again only makes replay easier.

@@ -156,12 +156,12 @@ mod tests {
         let auth = Change {
             kind: ChangeKind::AuthChanged,
             before: None,
-            after: Some("bearer authorization".into()),
+            after: Some("authorization (bearer)".into()),
             ..change
         };
         assert_eq!(
             describe(&auth),
-            "GET /api/items auth none → bearer authorization"
+            "GET /api/items auth none → authorization (bearer)"
         );
     }
 }

@@ -184,7 +184,7 @@ fn the_second_visit_reports_exactly_the_planted_changes() {
                 detail,
                 None,
                 None,
-                Some("bearer authorization")
+                Some("authorization (bearer)")
             ),
             row(
                 High,

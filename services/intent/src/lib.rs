@@ -9,13 +9,11 @@ pub mod vocabulary;
 
 use std::collections::{BTreeMap, HashSet};
 
-use recon_analysis::classify::words;
-use recon_contracts::{Endpoint, IntentRanking, Inventory, RankedEndpoint, Step};
-use recon_runtime::stage::StageOutput;
-use recon_runtime::{Stage, StageContext, StageError};
+use recon_contracts::{Endpoint, IntentRanking, Inventory, RankedEndpoint};
+use recon_knowledge::words::words;
 
 use crate::tokens::{Source, Token};
-use crate::vocabulary::{normalise, try_vocabulary, Vocabulary};
+use crate::vocabulary::{normalise, try_vocabulary, Vocabulary, VocabularyError};
 
 /// Template terms count for less than the words the user typed.
 const TEMPLATE_TERM_FACTOR: f64 = 0.5;
@@ -254,35 +252,22 @@ pub fn rank(inventory: &Inventory, intent_text: &str, starter_template: &str) ->
     ranking
 }
 
-pub struct IntentStage;
+/// Whether the intent vocabulary compiled in is valid.
+pub fn check_vocabulary() -> Result<(), &'static VocabularyError> {
+    try_vocabulary().map(|_| ())
+}
 
-impl Stage for IntentStage {
-    const STEP: Step = Step::IntentFilter;
-
-    async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
-        if let Err(err) = try_vocabulary() {
-            return Err(StageError::Permanent(format!(
-                "the intent vocabulary is invalid: {err}"
-            )));
+/// The step's summary line: how many endpoints ranked, and the top one.
+pub fn summary_line(ranking: &IntentRanking, inventory: &Inventory) -> String {
+    match ranking.ranked.first() {
+        Some(top) => {
+            let endpoint = inventory.endpoints.iter().find(|e| e.id == top.endpoint_id);
+            let label = endpoint.map_or(top.endpoint_id.clone(), |e| match &e.graphql_operation {
+                Some(op) => format!("{} {} {op}", e.method, e.path_template),
+                None => format!("{} {}", e.method, e.path_template),
+            });
+            format!("{} endpoint(s) ranked; top: {label}", ranking.ranked.len())
         }
-        let inventory: Inventory = ctx.result(Step::Analysis).await?;
-        let ranking = rank(
-            &inventory,
-            &ctx.scan.intent_text,
-            &ctx.scan.starter_template,
-        );
-        let summary = match ranking.ranked.first() {
-            Some(top) => {
-                let endpoint = inventory.endpoints.iter().find(|e| e.id == top.endpoint_id);
-                let label =
-                    endpoint.map_or(top.endpoint_id.clone(), |e| match &e.graphql_operation {
-                        Some(op) => format!("{} {} {op}", e.method, e.path_template),
-                        None => format!("{} {}", e.method, e.path_template),
-                    });
-                format!("{} endpoint(s) ranked; top: {label}", ranking.ranked.len())
-            }
-            None => "no endpoint matched the intent".to_owned(),
-        };
-        StageOutput::new(&ranking, summary)
+        None => "no endpoint matched the intent".to_owned(),
     }
 }

@@ -1,7 +1,7 @@
 //! The words an endpoint offers to match an intent, by where they come from.
 
-use recon_analysis::classify::words;
 use recon_contracts::{Endpoint, ParameterLocation};
+use recon_knowledge::words::words;
 use serde_json::Value;
 
 use crate::vocabulary::normalise;

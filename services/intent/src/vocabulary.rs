@@ -50,7 +50,7 @@ pub struct Vocabulary {
 
 /// Lower case and singular: the form every word is compared in.
 pub fn normalise(word: &str) -> String {
-    recon_analysis::templating::singular(&word.to_lowercase())
+    recon_knowledge::words::singular(&word.to_lowercase())
 }
 
 impl Vocabulary {

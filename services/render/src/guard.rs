@@ -5,8 +5,8 @@
 //! through one of them is still caught here.
 
 use recon_contracts::Inventory;
-use recon_scrub::secrets::scrub_shapes_standalone;
-use recon_scrub::Scrubber;
+use recon_redaction::secrets::scrub_shapes_standalone;
+use recon_redaction::Scrubber;
 use serde_json::Value;
 
 /// Fields that hold a URL or a path.

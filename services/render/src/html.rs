@@ -1,5 +1,6 @@
 //! The HTML page of a report: one self-contained file (inline CSS and JS, no fonts, images or
-//! anything else loaded from outside). Every captured string is escaped.
+//! anything else loaded from outside). Every captured string is escaped. The changes section is
+//! `crate::changes`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
@@ -72,7 +73,8 @@ pub fn page(report: &Report, links: &Links<'_>) -> String {
         );
     }
     html.push_str("</p><nav class=\"toc\" aria-label=\"Sections\"><ul>\
-        <li><a href=\"#summary\">Summary</a></li><li><a href=\"#recommendation\">Recommendation</a></li>\
+        <li><a href=\"#summary\">Summary</a></li><li><a href=\"#changes\">Changes</a></li>\
+        <li><a href=\"#recommendation\">Recommendation</a></li>\
         <li><a href=\"#vendors\">Anti-bot vendors</a></li><li><a href=\"#intent\">Intent ranking</a></li>\
         <li><a href=\"#validation\">Validation</a></li><li><a href=\"#code\">Starter code</a></li>\
         <li><a href=\"#endpoints\">Endpoints</a></li></ul></nav></header><main id=\"main\">");
@@ -82,6 +84,7 @@ pub fn page(report: &Report, links: &Links<'_>) -> String {
         .map(|e| (e.id.as_str(), e))
         .collect();
     summary(&mut html, report);
+    crate::changes::section(&mut html, report.drift.as_ref());
     recommendation(&mut html, report, &labels);
     vendors(&mut html, report);
     intent(&mut html, report, &labels);

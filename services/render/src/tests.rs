@@ -1,8 +1,9 @@
 //! The page on empty and rich inputs: escaping, sections, the matrix, no external references.
 
 use recon_contracts::{
-    Endpoint, EndpointValidation, Evidence, NetworkTier, NotReplayed, NotReplayedReason,
-    RankedEndpoint, ReplayAttempt, ReplayChoice, ReplayProfile, Snippet, VendorFinding, Verdict,
+    Change, ChangeKind, Endpoint, EndpointValidation, Evidence, NetworkTier, NotReplayed,
+    NotReplayedReason, RankedEndpoint, ReplayAttempt, ReplayChoice, ReplayProfile, Severity,
+    Snippet, VendorFinding, Verdict,
 };
 
 use super::*;
@@ -24,6 +25,7 @@ fn inputs() -> ReportInputs {
             drivers: vec![],
         },
         scrub: None,
+        drift: Some(Drift::default()),
     }
 }
 
@@ -97,6 +99,33 @@ fn rich() -> ReportInputs {
         code: "print('</code></pre><script>x</script>')".into(),
         library: Some("curl_cffi".into()),
     }];
+    inputs.drift = Some(Drift {
+        previous_scan_id: Some(Uuid::from_u128(41)),
+        previous_completed_at: "2026-12-01T09:30:00Z".parse().ok(),
+        changes: vec![
+            Change {
+                kind: ChangeKind::VendorAdded,
+                endpoint_id: None,
+                endpoint: None,
+                vendor: Some("datadome".into()),
+                field: None,
+                before: None,
+                after: Some("0.9".into()),
+                severity: Severity::High,
+            },
+            Change {
+                kind: ChangeKind::ResponseFieldRemoved,
+                endpoint_id: Some("ep0".into()),
+                endpoint: Some("GET /v1/items0/{id}".into()),
+                vendor: None,
+                field: Some("items[].<b>price</b>".into()),
+                before: Some("number".into()),
+                after: None,
+                severity: Severity::Medium,
+            },
+        ],
+        omitted_changes: 4,
+    });
     inputs
 }
 
@@ -120,6 +149,7 @@ fn rich_report_has_every_section_and_loads_nothing() {
     let html = &rendered.html;
     for needle in [
         "id=\"summary\"",
+        "id=\"changes\"",
         "id=\"recommendation\"",
         "id=\"vendors\"",
         "id=\"intent\"",
@@ -226,4 +256,72 @@ fn an_endpoint_not_replayed_says_why_instead_of_showing_a_matrix() {
         json["validation"]["results"][1]["not_replayed"]["reason"],
         "could-change-state"
     );
+}
+
+#[test]
+fn the_changes_section_lists_drift_most_severe_first_and_escaped() {
+    let rendered = render(rich());
+    let html = &rendered.html;
+    assert!(html.contains("<h2 id=\"changes\">Changes since 1 Dec 2026</h2>"));
+    let vendor = html.find("vendor added").expect("the vendor row");
+    let field = html.find("response field removed").expect("the field row");
+    assert!(vendor < field, "high before medium");
+    assert!(html.contains("field <code>items[].&lt;b&gt;price&lt;/b&gt;</code>"));
+    assert!(!html.contains("<b>price</b>"));
+    assert!(html.contains("6 change(s) since the previous scan"));
+    assert!(html.contains("4 more response field change(s)"));
+    let json = serde_json::to_value(&rendered.report).unwrap();
+    assert_eq!(json["drift"]["changes"][0]["kind"], "vendor_added");
+    assert_eq!(json["drift"]["changes"][1]["endpoint_id"], "ep0");
+    assert_eq!(
+        json["drift"]["previous_scan_id"],
+        Uuid::from_u128(41).to_string()
+    );
+}
+
+#[test]
+fn a_first_scan_and_an_unchanged_site_say_so() {
+    let first = render(inputs());
+    assert!(first.html.contains("<h2 id=\"changes\">Changes</h2>"));
+    assert!(first.html.contains("This is the first scan of this site"));
+    let json = serde_json::to_value(&first.report).unwrap();
+    assert!(json["drift"]["previous_scan_id"].is_null());
+
+    let mut unchanged = inputs();
+    unchanged.drift = Some(Drift {
+        previous_scan_id: Some(Uuid::from_u128(41)),
+        previous_completed_at: "2026-11-30T23:00:00Z".parse().ok(),
+        ..Drift::default()
+    });
+    let html = render(unchanged).html;
+    assert!(html.contains("Changes since 30 Nov 2026"));
+    assert!(html.contains("Nothing changed since the previous scan."));
+}
+
+#[test]
+fn drift_auth_words_survive_the_secret_guard() {
+    let mut inputs = inputs();
+    inputs.drift = Some(Drift {
+        previous_scan_id: Some(Uuid::from_u128(41)),
+        changes: vec![Change {
+            kind: ChangeKind::AuthChanged,
+            endpoint_id: Some("ep0".into()),
+            endpoint: Some("GET /v1/items/{id}".into()),
+            vendor: None,
+            field: None,
+            before: Some("sid (session-cookie)".into()),
+            after: Some("authorization (bearer), sid (session-cookie)".into()),
+            severity: Severity::High,
+        }],
+        ..Drift::default()
+    });
+    let rendered = render(inputs);
+    let drift = rendered.report.drift.expect("drift");
+    assert_eq!(
+        drift.changes[0].after.as_deref(),
+        Some("authorization (bearer), sid (session-cookie)")
+    );
+    assert!(rendered
+        .html
+        .contains("<code>authorization (bearer), sid (session-cookie)</code>"));
 }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use recon_contracts::ValidationSettings;
 use recon_contracts::{CaptureBounds, Limit};
 
 #[derive(Debug, thiserror::Error)]
@@ -129,27 +130,6 @@ pub struct PipelineSettings {
     pub sweep_interval: Duration,
 }
 
-/// How the validation stage replays endpoints (DESIGN.md § Validation, § Safety).
-#[derive(Debug, Clone)]
-pub struct ValidationSettings {
-    /// Lets replay reach 127.0.0.0/8 (tests only); every other private range stays refused.
-    pub allow_loopback: bool,
-    /// The only ports replays connect to, directly or through a proxy.
-    pub allowed_ports: Vec<u16>,
-    /// How many of the top-ranked endpoints are replayed.
-    pub top_endpoints: usize,
-    /// Run every profile × tier instead of stopping at the cheapest pass.
-    pub full_matrix: bool,
-    /// Replay requests one scan may send, diagnosis included.
-    pub max_requests_per_scan: u32,
-    /// Replay requests one scan may send to one host.
-    pub max_requests_per_host: u32,
-    /// Replay requests in flight at once for one scan.
-    pub concurrency: usize,
-    /// Timeout of one replay request, connect to last byte.
-    pub request_timeout: Duration,
-}
-
 /// How long data lives.
 #[derive(Debug, Clone)]
 pub struct RetentionSettings {
@@ -157,21 +137,6 @@ pub struct RetentionSettings {
     pub raw_capture_grace: Duration,
     /// Ended scans (report, results, events, blobs) are deleted this long after they ended.
     pub report_retention: Duration,
-}
-
-impl Default for ValidationSettings {
-    fn default() -> Self {
-        ValidationSettings {
-            allow_loopback: false,
-            allowed_ports: vec![80, 443],
-            top_endpoints: 5,
-            full_matrix: false,
-            max_requests_per_scan: 80,
-            max_requests_per_host: 40,
-            concurrency: 4,
-            request_timeout: Duration::from_secs(15),
-        }
-    }
 }
 
 impl Default for RetentionSettings {

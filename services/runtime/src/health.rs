@@ -1,4 +1,5 @@
-//! Readiness of a process: its database, NATS connection and blob store answer. Served at
+//! Readiness of a process: the dependencies its roles declared (database, NATS, blob store;
+//! the secrets store is read on use and cached) answer. Served at
 //! `/readyz` by every role's operations listener with each failure's text, and by the api's
 //! public port with only which checks fail: error text names hosts, paths and versions.
 
@@ -13,7 +14,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct Readiness {
     pub ready: bool,
-    checks: [(&'static str, Result<(), String>); 3],
+    checks: Vec<(&'static str, Result<(), String>)>,
 }
 
 impl Readiness {
@@ -47,23 +48,37 @@ impl Readiness {
 }
 
 pub async fn readiness(deps: &Deps) -> Readiness {
+    let needs = deps.needs;
     let (database, blob) = tokio::join!(
         with_timeout(async {
             crate::db::check(&deps.db)
                 .await
                 .map_err(|err| err.to_string())
         }),
-        with_timeout(async { deps.blob.check().await.map_err(|err| err.to_string()) }),
+        with_timeout(async {
+            match &deps.blob {
+                Some(blob) => blob.check().await.map_err(|err| err.to_string()),
+                None => Ok(()),
+            }
+        }),
     );
     let nats: Result<(), String> = if deps.bus.is_connected() {
         Ok(())
     } else {
         Err("not connected".to_owned())
     };
-    let ready = database.is_ok() && blob.is_ok() && nats.is_ok();
+    let checks: Vec<(&'static str, Result<(), String>)> = [
+        (needs.database, "database", database),
+        (needs.nats, "nats", nats),
+        (needs.blob, "blob_store", blob),
+    ]
+    .into_iter()
+    .filter(|(needed, _, _)| *needed)
+    .map(|(_, name, result)| (name, result))
+    .collect();
     Readiness {
-        ready,
-        checks: [("database", database), ("nats", nats), ("blob_store", blob)],
+        ready: checks.iter().all(|(_, result)| result.is_ok()),
+        checks,
     }
 }
 
@@ -81,7 +96,7 @@ mod tests {
     fn the_public_body_names_failing_checks_without_their_text() {
         let readiness = Readiness {
             ready: false,
-            checks: [
+            checks: vec![
                 (
                     "database",
                     Err("connection to 10.0.0.7:5432 refused".to_owned()),

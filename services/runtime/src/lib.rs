@@ -1,6 +1,7 @@
 //! The server runtime, written once for every role: configuration, Postgres, NATS JetStream,
 //! the blob store, the secrets store, and the generic stage loop with its `step` guard.
-//! Stage crates contribute a plain function; everything that moves data lives here.
+//! Stage crates contribute a plain function and never link this crate; their adapters (in
+//! `recon-server`) connect them to it. Everything that moves data lives here.
 
 pub mod admin_reports;
 pub mod aws;
@@ -9,11 +10,13 @@ pub mod codec;
 pub mod config;
 pub mod consume;
 pub mod db;
+pub mod deps;
 pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod nats;
 pub mod quota;
+pub mod retention;
 pub mod secrets;
 pub mod stage;
 pub mod step;
@@ -22,5 +25,6 @@ pub mod telemetry;
 pub mod trace_context;
 
 pub use config::ServerConfig;
+pub use deps::{open_deps, Deps, Needs};
 pub use error::StageError;
 pub use stage::{Stage, StageContext};

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
-use recon_contracts::{encode_message, names, StageMessage, Step, StepEvent};
+use recon_contracts::{encode_message, names, StageMessage, StepEvent};
 use uuid::Uuid;
 
 use crate::config::PipelineSettings;
@@ -101,17 +101,19 @@ impl Bus {
         Ok(())
     }
 
-    /// The durable pull consumer shared by every replica of a stage.
+    /// The durable pull consumer shared by every replica of a stage, named after the stage and
+    /// filtering on the subject it consumes.
     pub async fn stage_consumer(
         &self,
-        step: Step,
+        name: &str,
+        consumes: &str,
         settings: &PipelineSettings,
     ) -> Result<PullConsumer, BusError> {
         self.durable_consumer(
             names::SCANS_STREAM,
             consumer::pull::Config {
-                durable_name: Some(step.consumer_name().to_owned()),
-                filter_subject: step.input_subject().to_owned(),
+                durable_name: Some(name.to_owned()),
+                filter_subject: consumes.to_owned(),
                 ack_policy: consumer::AckPolicy::Explicit,
                 ack_wait: settings.ack_wait,
                 max_deliver: settings.max_deliver,
@@ -202,8 +204,8 @@ impl Bus {
 impl From<BusError> for crate::StageError {
     fn from(err: BusError) -> Self {
         match err {
-            BusError::Encode(err) => crate::StageError::Permanent(err.to_string()),
-            other => crate::StageError::Transient(other.to_string()),
+            BusError::Encode(_) => crate::StageError::permanent_from(err.to_string(), err),
+            _ => crate::StageError::transient_from(err.to_string(), err),
         }
     }
 }

@@ -7,42 +7,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind};
-use recon_contracts::{decode_message, Capture, CaptureBounds, StageMessage, Step};
-use serde::de::DeserializeOwned;
-use sqlx::PgPool;
+use recon_contracts::{decode_message, Capture, CaptureBounds, StageMessage, StageResult, Step};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 use uuid::Uuid;
 
 use crate::blob::BlobStore;
-use crate::config::{
-    CaptureLimits, PipelineSettings, QuotaSettings, RetentionSettings, ValidationSettings,
-};
+use crate::config::{RetentionSettings, ValidationSettings};
+use crate::db::history::PreviousScan;
 use crate::db::{self, scans::ScanRecord};
-use crate::nats::{Bus, BusError};
-use crate::secrets::{ProxySecrets, SecretsStore};
+pub use crate::deps::Deps;
+use crate::nats::BusError;
+use crate::secrets::ProxySecrets;
 use crate::step::StepGuard;
 use crate::StageError;
 
-/// Everything a role may need, opened once at start-up and shared.
-#[derive(Clone, Debug)]
-pub struct Deps {
-    pub db: PgPool,
-    pub bus: Bus,
-    pub blob: Arc<dyn BlobStore>,
-    pub secrets: Arc<dyn SecretsStore>,
-    pub pipeline: PipelineSettings,
-    pub limits: CaptureLimits,
-    pub validation: ValidationSettings,
-    pub retention: RetentionSettings,
-    pub quotas: QuotaSettings,
-}
-
-/// What a stage hands back: its result (stored in `stage_results`) and a one-line summary for
-/// the `complete` event.
+/// What a stage hands back: its result (stored in `stage_results`), a one-line summary for
+/// the `complete` event and, rarely, a headline the client repeats when the scan ends.
 pub struct StageOutput {
     pub result: serde_json::Value,
     pub summary: String,
+    pub headline: Option<String>,
 }
 
 impl StageOutput {
@@ -51,19 +36,43 @@ impl StageOutput {
         summary: impl Into<String>,
     ) -> Result<StageOutput, StageError> {
         Ok(StageOutput {
-            result: serde_json::to_value(result).map_err(StageError::permanent)?,
+            result: serde_json::to_value(result)
+                .map_err(|err| StageError::permanent_from("cannot encode the result", err))?,
             summary: summary.into(),
+            headline: None,
         })
+    }
+
+    /// Sends `headline` in the `complete` event's metadata (`recon_contracts::HEADLINE_KEY`): the
+    /// CLI prints it after the last step, whatever step it came from.
+    pub fn with_headline(self, headline: impl Into<String>) -> StageOutput {
+        StageOutput {
+            headline: Some(headline.into()),
+            ..self
+        }
     }
 }
 
 /// One pipeline stage: the adapter from its plain function to the runtime.
 pub trait Stage: Send + Sync + 'static {
-    const STEP: Step;
+    /// The step's name: its target, consumer and `stage_results` row (for a real stage, the
+    /// `StageResult::STEP` of what it stores).
+    const STEP: &'static str;
     fn run(
         &self,
         ctx: &StageContext,
     ) -> impl Future<Output = Result<StageOutput, StageError>> + Send;
+}
+
+/// Where a stage sits in the pipeline, as the server's registry places it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagePlace {
+    /// The subject it consumes (the previous stage's output, or `scan.captured`).
+    pub consumes: &'static str,
+    /// The subject it publishes when done.
+    pub publishes: &'static str,
+    /// The pipeline's last stage: storing its result completes the scan.
+    pub last: bool,
 }
 
 /// The inputs of one stage run, loaded on demand.
@@ -77,8 +86,8 @@ impl StageContext {
         StageContext { scan, deps }
     }
 
-    pub fn blob(&self) -> &dyn BlobStore {
-        self.deps.blob.as_ref()
+    pub fn blob(&self) -> Result<&dyn BlobStore, StageError> {
+        Ok(self.deps.blob_store()?)
     }
 
     /// The raw capture the user uploaded.
@@ -96,21 +105,32 @@ impl StageContext {
     /// on the blocking thread that works on it.
     pub async fn stored_capture(&self, key: &str) -> Result<StoredCapture, StageError> {
         Ok(StoredCapture {
-            bytes: self.deps.blob.get(key).await?,
+            bytes: self.deps.blob_store()?.get(key).await?,
             key: key.to_owned(),
             bounds: self.deps.limits.bounds.clone(),
         })
     }
 
-    /// The stored result of an earlier step.
-    pub async fn result<T: DeserializeOwned>(&self, step: Step) -> Result<T, StageError> {
-        let value = db::results::load(&self.deps.db, self.scan.id, step)
+    /// The stored result of an earlier step: the type names the step.
+    pub async fn result<T: StageResult>(&self) -> Result<T, StageError> {
+        self.result_of(self.scan.id).await
+    }
+
+    /// The same account's previous complete scan of the same site, if there is one.
+    pub async fn previous_scan(&self) -> Result<Option<PreviousScan>, StageError> {
+        Ok(db::history::previous_complete(&self.deps.db, self.scan.id).await?)
+    }
+
+    /// A stored result of `scan_id` (this scan or one from its history).
+    pub async fn result_of<T: StageResult>(&self, scan_id: Uuid) -> Result<T, StageError> {
+        let step = T::STEP;
+        let value = db::results::load(&self.deps.db, scan_id, step)
             .await?
             .ok_or_else(|| {
-                StageError::Permanent(format!("the {step} result of this scan is missing"))
+                StageError::permanent(format!("the {step} result of scan {scan_id} is missing"))
             })?;
         serde_json::from_value(value).map_err(|err| {
-            StageError::Permanent(format!("the stored {step} result is unreadable: {err}"))
+            StageError::permanent_from(format!("the stored {step} result is unreadable"), err)
         })
     }
 
@@ -137,7 +157,7 @@ impl StageContext {
     }
 
     pub async fn proxy_secrets(&self) -> Result<ProxySecrets, StageError> {
-        Ok(self.deps.secrets.load_proxy_secrets().await?)
+        Ok(self.deps.secrets_store()?.load_proxy_secrets().await?)
     }
 }
 
@@ -153,7 +173,7 @@ impl StoredCapture {
     /// since, or the blob was replaced) fails the step for good instead of being retried.
     pub fn decode(&self) -> Result<Capture, StageError> {
         crate::codec::read_capture(&self.bytes, &self.bounds).map_err(|err| {
-            StageError::Permanent(format!("stored capture {} is unreadable: {err}", self.key))
+            StageError::permanent_from(format!("stored capture {} is unreadable", self.key), err)
         })
     }
 }
@@ -166,18 +186,22 @@ enum Disposition {
     Terminate,
 }
 
-/// Runs a stage until `shutdown` fires. The in-flight message gets `shutdown_grace` to finish;
-/// after that it is nak'ed so another replica picks it up at once.
+/// Runs a stage at `place` until `shutdown` fires. The in-flight message gets `shutdown_grace`
+/// to finish; after that it is nak'ed so another replica picks it up at once.
 pub async fn run_stage<S: Stage>(
     deps: Deps,
     stage: S,
+    place: StagePlace,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
     let stage = Arc::new(stage);
-    let consumer = deps.bus.stage_consumer(S::STEP, &deps.pipeline).await?;
+    let consumer = deps
+        .bus
+        .stage_consumer(S::STEP, place.consumes, &deps.pipeline)
+        .await?;
     info!(step = %S::STEP, "stage consumer ready");
-    crate::consume::consume_one_at_a_time(&consumer, S::STEP.as_str(), &shutdown, |message| {
-        handle_with_grace(&deps, stage.clone(), message, &shutdown)
+    crate::consume::consume_one_at_a_time(&consumer, S::STEP, &shutdown, |message| {
+        handle_with_grace(&deps, stage.clone(), &place, message, &shutdown)
     })
     .await;
     info!(step = %S::STEP, "stage stopped");
@@ -187,13 +211,14 @@ pub async fn run_stage<S: Stage>(
 async fn handle_with_grace<S: Stage>(
     deps: &Deps,
     stage: Arc<S>,
+    place: &StagePlace,
     message: jetstream::Message,
     shutdown: &CancellationToken,
 ) {
     let grace = deps.pipeline.shutdown_grace;
     let started = std::time::Instant::now();
     let outcome = tokio::select! {
-        disposition = handle(deps, stage.as_ref(), &message) => disposition,
+        disposition = handle(deps, stage.as_ref(), place, &message) => disposition,
         _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
             warn!(step = %S::STEP, "shutdown grace elapsed; handing the message back");
             Disposition::Retry(Duration::ZERO)
@@ -204,7 +229,7 @@ async fn handle_with_grace<S: Stage>(
         Disposition::Retry(_) => "retried",
         Disposition::Terminate => "failed",
     };
-    crate::metrics::metrics().observe_stage(S::STEP.as_str(), label, started.elapsed());
+    crate::metrics::metrics().observe_stage(S::STEP, label, started.elapsed());
     let ack = match outcome {
         Disposition::Ack => message.ack().await,
         Disposition::Retry(delay) => message.ack_with(AckKind::Nak(Some(delay))).await,
@@ -216,7 +241,12 @@ async fn handle_with_grace<S: Stage>(
     }
 }
 
-async fn handle<S: Stage>(deps: &Deps, stage: &S, message: &jetstream::Message) -> Disposition {
+async fn handle<S: Stage>(
+    deps: &Deps,
+    stage: &S,
+    place: &StagePlace,
+    message: &jetstream::Message,
+) -> Disposition {
     let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
     let scan_id = match decode_message::<StageMessage>(&message.payload) {
         Ok(decoded) => decoded.scan_id,
@@ -241,20 +271,19 @@ async fn handle<S: Stage>(deps: &Deps, stage: &S, message: &jetstream::Message) 
             return Disposition::Ack;
         }
         let started = std::time::Instant::now();
-        let result = run_in_step(deps, stage, scan, message).await;
+        let result = run_in_step(deps, stage, place, scan, message).await;
         let disposition = match result {
             Ok(()) => Disposition::Ack,
-            Err(StageError::Transient(err)) if delivered < deps.pipeline.max_deliver => {
-                retry_later(deps, delivered, &err)
+            Err(err) if err.is_transient() && delivered < deps.pipeline.max_deliver => {
+                retry_later(deps, delivered, &err.report())
             }
             Err(err) => {
-                let text = match err {
-                    StageError::Transient(err) => {
-                        format!("gave up after {delivered} attempts: {err}")
-                    }
-                    StageError::Permanent(err) => err,
+                let text = if err.is_transient() {
+                    format!("gave up after {delivered} attempts: {}", err.report())
+                } else {
+                    err.report()
                 };
-                fail_scan(deps, scan_id, S::STEP, &text).await
+                fail_scan(deps, scan_id, Step::named(S::STEP), &text).await
             }
         };
         info!(
@@ -299,26 +328,24 @@ async fn fail_scan(deps: &Deps, scan_id: Uuid, step: Step, error: &str) -> Dispo
 async fn run_in_step<S: Stage>(
     deps: &Deps,
     stage: &S,
+    place: &StagePlace,
     scan: ScanRecord,
     message: &jetstream::Message,
 ) -> Result<(), StageError> {
     let scan_id = scan.id;
-    let guard = StepGuard::begin(&deps.bus, scan_id, S::STEP).await?;
+    let guard = StepGuard::begin(&deps.bus, scan_id, Step::named(S::STEP)).await?;
     let ctx = StageContext::new(scan, deps.clone());
     let output = keep_alive(message, deps.pipeline.ack_wait, stage.run(&ctx)).await?;
     db::results::save(&deps.db, scan_id, S::STEP, &output.result).await?;
-    if S::STEP.is_last() {
+    if place.last {
         db::scans::mark_complete(&deps.db, scan_id).await?;
     } else {
         db::scans::touch(&deps.db, scan_id).await?;
     }
     // `complete` goes out before the hand-off, so the next step's `started` cannot overtake it.
-    guard
-        .complete(Some(output.summary), serde_json::json!({}))
-        .await?;
-    deps.bus
-        .publish_stage(scan_id, S::STEP.output_subject())
-        .await?;
+    let metadata = recon_contracts::headline_metadata(output.headline.as_deref());
+    guard.complete(Some(output.summary), metadata).await?;
+    deps.bus.publish_stage(scan_id, place.publishes).await?;
     Ok(())
 }
 

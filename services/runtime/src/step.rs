@@ -54,7 +54,7 @@ impl<'a> StepGuard<'a> {
         message: Option<String>,
         metadata: serde_json::Value,
     ) -> Result<(), BusError> {
-        let event = StepEvent::new(self.scan_id, self.step, status, message, metadata);
+        let event = StepEvent::new(self.scan_id, self.step.clone(), status, message, metadata);
         self.bus.publish_event(&event).await
     }
 }

@@ -30,10 +30,11 @@ pub struct Orphan {
     pub step: Step,
 }
 
-/// Sweeps once; returns the scans this call marked errored.
+/// Sweeps once; returns the scans this call marked errored. `steps` is the pipeline in order.
 pub async fn sweep_orphans(
     db: &PgPool,
     bus: &Bus,
+    steps: &[Step],
     idle_for: Duration,
 ) -> Result<Vec<Orphan>, SweepError> {
     let idle_secs = idle_for.as_secs_f64();
@@ -55,7 +56,7 @@ pub async fn sweep_orphans(
 
     let mut swept = Vec::new();
     for (scan_id, last_step, last_status) in candidates {
-        let step = stuck_step(last_step.as_deref(), last_status.as_deref());
+        let step = stuck_step(steps, last_step.as_deref(), last_status.as_deref());
         let message = format!(
             "no progress for {} minutes: the {step} stage stopped working on this scan; \
              start a new scan",
@@ -63,7 +64,7 @@ pub async fn sweep_orphans(
         );
         // The event first: if this sweeper dies after it, the next sweep finds the scan
         // still processing and publishes the same event id again.
-        StepGuard::resume(bus, scan_id, step)
+        StepGuard::resume(bus, scan_id, step.clone())
             .errored(&message)
             .await?;
         let updated = sqlx::query(
@@ -88,15 +89,22 @@ pub async fn sweep_orphans(
 }
 
 /// The step a scan is stuck in, from its last event.
-fn stuck_step(last_step: Option<&str>, last_status: Option<&str>) -> Step {
-    let last = last_step.and_then(|name| Step::ALL.into_iter().find(|s| s.as_str() == name));
-    match (last, last_status) {
-        (None, _) => Step::ALL[0],
-        (Some(step), Some(status)) if status == StepStatus::Complete.as_str() => {
-            let position = Step::ALL.iter().position(|s| *s == step).unwrap_or(0);
-            Step::ALL.get(position + 1).copied().unwrap_or(step)
+fn stuck_step(steps: &[Step], last_step: Option<&str>, last_status: Option<&str>) -> Step {
+    let position = last_step.and_then(|name| steps.iter().position(|step| step == name));
+    let first = || {
+        steps
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Step::named("unknown"))
+    };
+    match (position, last_status, last_step) {
+        (Some(position), Some(status), _) if status == StepStatus::Complete.as_str() => {
+            steps.get(position + 1).unwrap_or(&steps[position]).clone()
         }
-        (Some(step), _) => step,
+        (Some(position), _, _) => steps[position].clone(),
+        // A step this server does not run (any more): name it as the events did.
+        (None, _, Some(name)) => Step::from(name.to_owned()),
+        (None, _, None) => first(),
     }
 }
 
@@ -106,15 +114,23 @@ mod tests {
 
     #[test]
     fn the_stuck_step_follows_the_last_event() {
-        assert_eq!(stuck_step(None, None), Step::Detection);
+        let steps: Vec<Step> = ["detection", "analysis", "intent_filter", "render"]
+            .into_iter()
+            .map(Step::named)
+            .collect();
+        let step = |last, status| stuck_step(&steps, last, status);
+        assert_eq!(step(None, None), Step::named("detection"));
         assert_eq!(
-            stuck_step(Some("analysis"), Some("started")),
-            Step::Analysis
+            step(Some("analysis"), Some("started")),
+            Step::named("analysis")
         );
         assert_eq!(
-            stuck_step(Some("analysis"), Some("complete")),
-            Step::IntentFilter
+            step(Some("analysis"), Some("complete")),
+            Step::named("intent_filter")
         );
-        assert_eq!(stuck_step(Some("render"), Some("complete")), Step::Render);
+        assert_eq!(
+            step(Some("render"), Some("complete")),
+            Step::named("render")
+        );
     }
 }

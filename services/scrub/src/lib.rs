@@ -1,25 +1,18 @@
 //! Scrub (target `scrub`): a copy of the capture in which every live secret is replaced by a
 //! typed placeholder that keeps the structure (`<cookie:_abck>`, `Bearer <bearer>`, `<jwt>`,
 //! `<api-key>`, `<email>`, …). Everything after this step reads only the scrubbed copy, and the
-//! raw capture is deleted once the scan ends ([`retention`]).
+//! raw capture is deleted once the scan ends (the runtime's retention).
 //!
 //! The pass is structured first (headers, cookies, URLs, JSON/form/multipart bodies, HTML forms,
-//! shapes in text) and then sweeps every secret it found out of the rest of the capture.
+//! shapes in text: the [`Scrubber`] of `recon-redaction`) and then sweeps every secret it found
+//! out of the rest of the capture.
 
-mod body;
-mod headers;
-pub mod retention;
-pub mod rules;
-pub mod secrets;
 mod sweep;
-mod text;
-mod vault;
 
-use recon_contracts::{header_value, names, Capture, ScrubSummary, Step};
-use recon_runtime::stage::StageOutput;
-use recon_runtime::{codec, Stage, StageContext, StageError};
+use recon_contracts::{header_value, Capture, ScrubSummary};
+use recon_redaction::secrets;
 
-pub use text::Scrubber;
+pub use recon_redaction::Scrubber;
 
 /// The scrubbed capture and what was replaced.
 pub struct Scrubbed {
@@ -90,49 +83,20 @@ pub fn scrub(capture: Capture) -> Scrubbed {
     }
 }
 
-pub struct ScrubStage;
-
-impl Stage for ScrubStage {
-    const STEP: Step = Step::Scrub;
-
-    async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
-        let stored = ctx.stored_capture(&names::capture_key(ctx.scan.id)).await?;
-        // Decoded, scrubbed and written on one blocking thread: the scrubbed strings reuse the
-        // memory the raw ones free instead of filling a second allocator arena, and the capture
-        // is gone before the upload.
-        let (replacements, by_kind, bytes) = tokio::task::spawn_blocking(move || {
-            let Scrubbed {
-                capture,
-                replacements,
-                by_kind,
-            } = scrub(stored.decode()?);
-            let bytes = codec::to_gzip_json(&capture).map_err(StageError::permanent)?;
-            Ok::<_, StageError>((replacements, by_kind, bytes))
-        })
-        .await
-        .map_err(|err| StageError::Permanent(format!("scrub panicked: {err}")))??;
-        let key = names::scrubbed_capture_key(ctx.scan.id);
-        ctx.blob().put(&key, bytes.into()).await?;
-        let kinds: Vec<String> = by_kind
-            .iter()
-            .map(|(kind, count)| format!("{count} {kind}"))
-            .collect();
-        let summary = if kinds.is_empty() {
-            "no secret values found".to_owned()
-        } else {
-            format!(
-                "{} secret value(s) replaced ({})",
-                replacements,
-                kinds.join(", ")
-            )
-        };
-        StageOutput::new(
-            &ScrubSummary {
-                scrubbed_capture_key: key,
-                replacements,
-                by_kind,
-            },
-            summary,
+/// The step's summary line: how many values were replaced, by kind.
+pub fn summary_line(summary: &ScrubSummary) -> String {
+    let kinds: Vec<String> = summary
+        .by_kind
+        .iter()
+        .map(|(kind, count)| format!("{count} {kind}"))
+        .collect();
+    if kinds.is_empty() {
+        "no secret values found".to_owned()
+    } else {
+        format!(
+            "{} secret value(s) replaced ({})",
+            summary.replacements,
+            kinds.join(", ")
         )
     }
 }

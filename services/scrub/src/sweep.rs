@@ -5,7 +5,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use recon_contracts::{BodyEncoding, Capture};
 
-use crate::vault::Vault;
+use recon_redaction::Vault;
 
 /// Short or low-entropy values (`1`, `dark`, `en-US`) are replaced where they were found but
 /// not swept everywhere: that would clobber ordinary text.

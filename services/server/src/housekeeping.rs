@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use recon_contracts::names;
+use recon_contracts::{names, Step};
 use recon_runtime::db;
 use recon_runtime::metrics::{metrics, ConsumerLabels, StatusLabels};
 use recon_runtime::stage::Deps;
@@ -19,11 +19,11 @@ use crate::Role;
 const LAG_SAMPLE_EVERY: Duration = Duration::from_secs(15);
 
 /// The sweep at start-up and then every `sweep_interval`; retention, the pruning and the scans
-/// gauge with it.
-pub async fn run_sweeper(deps: Deps, shutdown: CancellationToken) {
+/// gauge with it. `steps` is the pipeline in order, to name the step a stuck scan stopped in.
+pub async fn run_sweeper(deps: Deps, steps: Vec<Step>, shutdown: CancellationToken) {
     let every = deps.pipeline.sweep_interval;
     loop {
-        match sweep::sweep_orphans(&deps.db, &deps.bus, deps.pipeline.orphan_after).await {
+        match sweep::sweep_orphans(&deps.db, &deps.bus, &steps, deps.pipeline.orphan_after).await {
             Ok(swept) if !swept.is_empty() => {
                 tracing::warn!(count = swept.len(), "orphan sweep marked scans errored");
                 if let Err(err) = db::orphan_sweeps::record(&deps.db, swept.len()).await {
@@ -33,16 +33,7 @@ pub async fn run_sweeper(deps: Deps, shutdown: CancellationToken) {
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "orphan sweep failed; will retry"),
         }
-        let retention = deps.retention.report_retention;
-        match db::scan_deletion::sweep_expired(&deps.db, deps.blob.as_ref(), retention).await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::info!(
-                deleted,
-                retention_days = retention.as_secs_f64() / 86_400.0,
-                "report retention deleted ended scans"
-            ),
-            Err(err) => tracing::warn!(error = %err, "report retention failed; will retry"),
-        }
+        report_retention(&deps).await;
         if let Err(err) = recon_runtime::quota::prune(&deps.db).await {
             tracing::warn!(error = %err, "cannot prune old quota usage; will retry");
         }
@@ -54,6 +45,24 @@ pub async fn run_sweeper(deps: Deps, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
+    }
+}
+
+/// Ended scans older than the retention, deleted with everything made from them.
+async fn report_retention(deps: &Deps) {
+    let retention = deps.retention.report_retention;
+    let blob = match deps.blob_store() {
+        Ok(blob) => blob,
+        Err(err) => return tracing::warn!(error = %err, "report retention cannot run"),
+    };
+    match db::scan_deletion::sweep_expired(&deps.db, blob, retention).await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(
+            deleted,
+            retention_days = retention.as_secs_f64() / 86_400.0,
+            "report retention deleted ended scans"
+        ),
+        Err(err) => tracing::warn!(error = %err, "report retention failed; will retry"),
     }
 }
 
@@ -79,7 +88,7 @@ fn consumer_of(role: Role) -> Option<(&'static str, &'static str)> {
     match role {
         Role::Api => None,
         Role::Events => Some((names::SCAN_EVENTS_STREAM, names::EVENTS_CONSUMER)),
-        Role::Stage(step) => Some((names::SCANS_STREAM, step.consumer_name())),
+        Role::Stage(name) => Some((names::SCANS_STREAM, name)),
     }
 }
 

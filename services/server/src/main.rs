@@ -1,5 +1,5 @@
-//! `recon-server --target all|<role>[,<role>…]`, `recon-server migrate`,
-//! `recon-server admin create-key|keys|versions|accounts|scans …`.
+//! `recon-server --target all|pipeline|<role>[,<role>…]`, `recon-server migrate`,
+//! `recon-server targets`, `recon-server admin create-key|keys|versions|accounts|scans …`.
 
 mod admin_cli;
 
@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
     about = "The browser-recon server: every role behind --target"
 )]
 struct Cli {
-    /// Roles to run: `all`, or a comma list of api, events, detection, analysis,
-    /// intent_filter, validation, scrub, synthesis, render.
+    /// Roles to run: `all` (every role), `pipeline` (every stage), or a comma list of roles:
+    /// api, events and the stages (`recon-server targets` lists them).
     #[arg(long, default_value = "all")]
     target: String,
     #[command(subcommand)]
@@ -27,6 +27,9 @@ struct Cli {
 enum Command {
     /// Apply the database migrations and exit.
     Migrate,
+    /// Print every role name, one a line: the events recorder, the stages in pipeline order, the
+    /// api (what the Helm chart deploys).
+    Targets,
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]
@@ -50,6 +53,12 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Targets) = cli.command {
+        for role in recon_server::Role::all() {
+            println!("{}", role.name());
+        }
+        return Ok(());
+    }
     let _telemetry = telemetry::init();
     let config = ServerConfig::from_env()?;
     match cli.command {
@@ -60,6 +69,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Admin { command }) => admin_cli::run(command, &config).await,
+        Some(Command::Targets) => Ok(()),
         None => serve(&cli.target, config).await,
     }
 }
@@ -79,10 +89,11 @@ async fn serve(target: &str, config: ServerConfig) -> anyhow::Result<()> {
     server.wait().await
 }
 
-/// SIGTERM/SIGINT start a graceful shutdown; SIGHUP flushes the secrets cache.
+/// SIGTERM/SIGINT start a graceful shutdown; SIGHUP flushes the secrets cache (if any role
+/// reads secrets).
 fn watch_signals(
     shutdown: CancellationToken,
-    secrets: std::sync::Arc<dyn recon_runtime::secrets::SecretsStore>,
+    secrets: Option<std::sync::Arc<dyn recon_runtime::secrets::SecretsStore>>,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut terminate = signal(SignalKind::terminate())?;
@@ -94,8 +105,10 @@ fn watch_signals(
                 _ = terminate.recv() => break,
                 _ = interrupt.recv() => break,
                 _ = hangup.recv() => {
-                    tracing::info!("SIGHUP: flushing the secrets cache");
-                    secrets.flush();
+                    if let Some(secrets) = &secrets {
+                        tracing::info!("SIGHUP: flushing the secrets cache");
+                        secrets.flush();
+                    }
                 }
             }
         }

@@ -1,70 +1,103 @@
-//! The role table and the start-up of a set of roles.
+//! The role table and the start-up of a set of roles. A role is the events recorder, the api,
+//! or one stage of the pipeline registry; each declares what it needs, and a process opens only
+//! the union of what its roles need. `--target` takes role names, `all` (every role), `pipeline`
+//! (every stage, without api and events) or a comma list of any of these.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use recon_contracts::Step;
-use recon_runtime::quota::validation::ValidationQuota;
-use recon_runtime::stage::{run_stage, Deps};
-use recon_runtime::{blob, db, nats::Bus, secrets, ServerConfig, Stage};
-use tokio::task::JoinSet;
+use recon_runtime::stage::Deps;
+use recon_runtime::{open_deps, Needs, ServerConfig, Stage};
 use tokio_util::sync::CancellationToken;
+
+use crate::pipeline::{with_context, Pipeline, Tasks};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// The events recorder.
     Events,
-    /// One pipeline stage, named after its step.
-    Stage(Step),
+    /// One pipeline stage, named as in the registry.
+    Stage(&'static str),
     Api,
 }
 
+/// Target groups besides single roles (the Loki/Mimir `-target` groups).
+const ALL: &str = "all";
+const PIPELINE: &str = "pipeline";
+
 impl Role {
-    /// Every role, in start-up order: the recorder first, the api last.
-    pub fn all() -> Vec<Role> {
+    /// Every role of `pipeline`, in start-up order: the recorder first, the api last.
+    pub fn all_of(pipeline: &Pipeline) -> Vec<Role> {
         std::iter::once(Role::Events)
-            .chain(Step::ALL.map(Role::Stage))
+            .chain(pipeline.stages().map(|stage| Role::Stage(stage.name())))
             .chain(std::iter::once(Role::Api))
             .collect()
+    }
+
+    /// Every role of the standard pipeline.
+    pub fn all() -> Vec<Role> {
+        Role::all_of(&Pipeline::standard())
     }
 
     /// The role's `--target` name.
     pub fn name(self) -> &'static str {
         match self {
             Role::Events => "events",
-            Role::Stage(step) => step.as_str(),
+            Role::Stage(name) => name,
             Role::Api => "api",
+        }
+    }
+
+    /// What the role uses: the recorder only Postgres and NATS, the api also the blob store
+    /// (uploads), stages what the registry says (validation alone reads the secrets).
+    pub fn needs(self, pipeline: &Pipeline) -> Needs {
+        match self {
+            Role::Events => Needs::DATABASE_AND_NATS,
+            Role::Api => Needs::DATABASE_AND_NATS.and_blob(),
+            Role::Stage(name) => pipeline
+                .get(name)
+                .map_or(Needs::DATABASE_AND_NATS, |stage| stage.needs()),
         }
     }
 }
 
-/// Parses `all` or a comma list such as `api,events`.
+/// Parses `all`, `pipeline` or a comma list such as `api,events` for the standard pipeline.
 pub fn parse_targets(text: &str) -> anyhow::Result<Vec<Role>> {
+    parse_targets_of(&Pipeline::standard(), text)
+}
+
+/// Parses a `--target` value against `pipeline`'s roles.
+pub fn parse_targets_of(pipeline: &Pipeline, text: &str) -> anyhow::Result<Vec<Role>> {
+    let every = Role::all_of(pipeline);
     let mut roles = Vec::new();
     for name in text
         .split(',')
         .map(str::trim)
         .filter(|name| !name.is_empty())
     {
-        if name == "all" {
-            roles.extend(Role::all());
-            continue;
-        }
-        match Role::all().into_iter().find(|role| role.name() == name) {
-            Some(role) => roles.push(role),
-            None => {
-                let known: Vec<&str> = Role::all().into_iter().map(Role::name).collect();
-                bail!(
-                    "unknown target {name:?}; expected all or one of {}",
-                    known.join(", ")
-                );
-            }
+        match name {
+            ALL => roles.extend(every.iter().copied()),
+            PIPELINE => roles.extend(
+                every
+                    .iter()
+                    .copied()
+                    .filter(|r| matches!(r, Role::Stage(_))),
+            ),
+            _ => match every.iter().find(|role| role.name() == name) {
+                Some(role) => roles.push(*role),
+                None => {
+                    let known: Vec<&str> = every.iter().map(|role| role.name()).collect();
+                    bail!(
+                        "unknown target {name:?}; expected {ALL}, {PIPELINE} or one of {}",
+                        known.join(", ")
+                    );
+                }
+            },
         }
     }
     if roles.is_empty() {
-        bail!("--target is empty; expected all or one of the roles");
+        bail!("--target is empty; expected {ALL}, {PIPELINE} or one of the roles");
     }
     let mut unique = Vec::new();
     for role in roles {
@@ -81,9 +114,9 @@ pub struct RunningServer {
     pub api_address: Option<SocketAddr>,
     /// Where /healthz, /readyz and /metrics are served, when RECON_OPS_LISTEN is set.
     pub ops_address: Option<SocketAddr>,
-    /// Flushed on SIGHUP so rotated proxy secrets are read again.
-    pub secrets: Arc<dyn recon_runtime::secrets::SecretsStore>,
-    pub tasks: JoinSet<anyhow::Result<()>>,
+    /// Flushed on SIGHUP so rotated proxy secrets are read again (when a role reads them).
+    pub secrets: Option<Arc<dyn recon_runtime::secrets::SecretsStore>>,
+    pub tasks: Tasks,
 }
 
 impl RunningServer {
@@ -101,15 +134,28 @@ impl RunningServer {
     }
 }
 
-/// Opens what the roles need and starts them. Returns once the api (if any) is bound.
+/// Opens what the roles of the standard pipeline need and starts them.
 pub async fn start(
     config: &ServerConfig,
     roles: &[Role],
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningServer> {
-    let deps = open_deps(config).await?;
-    let secrets = Arc::clone(&deps.secrets);
-    let mut tasks = JoinSet::new();
+    start_pipeline(config, Arc::new(Pipeline::standard()), roles, shutdown).await
+}
+
+/// Opens what `roles` need and starts them on `pipeline`. Returns once the api (if any) is bound.
+pub async fn start_pipeline(
+    config: &ServerConfig,
+    pipeline: Arc<Pipeline>,
+    roles: &[Role],
+    shutdown: CancellationToken,
+) -> anyhow::Result<RunningServer> {
+    let needs = roles.iter().fold(Needs::default(), |needs, role| {
+        needs.union(role.needs(&pipeline))
+    });
+    let deps = open_deps(config, needs).await?;
+    let secrets = deps.secrets.clone();
+    let mut tasks = Tasks::new();
     let mut api_address = None;
     for role in roles {
         let deps = deps.clone();
@@ -122,6 +168,7 @@ pub async fn start(
                     versions: config.versions.clone(),
                     http: config.http.clone(),
                     websockets: config.websockets.clone(),
+                    steps: pipeline.steps(),
                 };
                 let app = recon_api::Application::build(settings, deps)
                     .await
@@ -132,36 +179,7 @@ pub async fn start(
             Role::Events => {
                 tasks.spawn(async move { Ok(recon_events::run_recorder(deps, shutdown).await?) });
             }
-            Role::Stage(Step::Detection) => {
-                spawn_stage(&mut tasks, deps, recon_detection::DetectionStage, shutdown)
-            }
-            Role::Stage(Step::Analysis) => {
-                spawn_stage(&mut tasks, deps, recon_analysis::AnalysisStage, shutdown)
-            }
-            Role::Stage(Step::IntentFilter) => {
-                spawn_stage(&mut tasks, deps, recon_intent::IntentStage, shutdown)
-            }
-            // The account's daily validation quota is reserved around each run.
-            Role::Stage(Step::Validation) => spawn_stage(
-                &mut tasks,
-                deps,
-                ValidationQuota(recon_validation::ValidationStage),
-                shutdown,
-            ),
-            Role::Stage(Step::Scrub) => {
-                // The scrub role also deletes raw captures once their scan has ended.
-                tasks.spawn(with_context(
-                    "raw-capture retention",
-                    recon_scrub::retention::run(deps.clone(), shutdown.clone()),
-                ));
-                spawn_stage(&mut tasks, deps, recon_scrub::ScrubStage, shutdown)
-            }
-            Role::Stage(Step::Synthesis) => {
-                spawn_stage(&mut tasks, deps, recon_synthesis::SynthesisStage, shutdown)
-            }
-            Role::Stage(Step::Render) => {
-                spawn_stage(&mut tasks, deps, recon_render::RenderStage, shutdown)
-            }
+            Role::Stage(name) => pipeline.launch(name, &mut tasks, deps, shutdown)?,
         }
     }
     let mut ops_address = None;
@@ -176,9 +194,9 @@ pub async fn start(
         );
     }
     if roles.contains(&Role::Api) {
-        let (deps, shutdown) = (deps.clone(), shutdown.clone());
+        let (deps, steps, shutdown) = (deps.clone(), pipeline.steps(), shutdown.clone());
         tasks.spawn(async move {
-            crate::housekeeping::run_sweeper(deps, shutdown).await;
+            crate::housekeeping::run_sweeper(deps, steps, shutdown).await;
             Ok(())
         });
     }
@@ -195,49 +213,16 @@ pub async fn start(
     })
 }
 
-/// Starts one stage's consumer loop; public so tests can run a wrapped stage.
-pub fn spawn_stage<S: Stage>(
-    tasks: &mut JoinSet<anyhow::Result<()>>,
-    deps: Deps,
-    stage: S,
-    shutdown: CancellationToken,
-) {
+/// Starts one stage's consumer loop at its place in the standard pipeline; public so tests can
+/// run a wrapped stage beside the other roles.
+pub fn spawn_stage<S: Stage>(tasks: &mut Tasks, deps: Deps, stage: S, shutdown: CancellationToken) {
+    let place = Pipeline::standard()
+        .place_of(S::STEP)
+        .unwrap_or_else(|err| panic!("spawn_stage: {err}"));
     tasks.spawn(with_context(
-        S::STEP.as_str(),
-        run_stage(deps, stage, shutdown),
+        S::STEP,
+        recon_runtime::stage::run_stage(deps, stage, place, shutdown),
     ));
-}
-
-async fn with_context<E: std::error::Error + Send + Sync + 'static>(
-    role: &'static str,
-    work: impl Future<Output = Result<(), E>>,
-) -> anyhow::Result<()> {
-    work.await.with_context(|| format!("role {role}"))
-}
-
-/// Connects to Postgres, NATS, the blob store and the secrets store.
-pub async fn open_deps(config: &ServerConfig) -> anyhow::Result<Deps> {
-    let db =
-        db::connect(&config.database_url).context("DATABASE_URL is not a valid Postgres URL")?;
-    let bus = Bus::connect(&config.nats_url).await?;
-    bus.ensure_streams().await?;
-    let blob = blob::open_blob_store(&config.blob_url)
-        .await
-        .context("cannot open the blob store (RECON_BLOB_URL)")?;
-    let secrets = secrets::open_secrets_store(&config.secrets_url, config.secrets_ttl)
-        .await
-        .context("cannot open the secrets store (RECON_SECRETS_URL)")?;
-    Ok(Deps {
-        db,
-        bus,
-        blob,
-        secrets,
-        pipeline: config.pipeline.clone(),
-        limits: config.limits.clone(),
-        validation: config.validation.clone(),
-        retention: config.retention.clone(),
-        quotas: config.quotas.clone(),
-    })
 }
 
 #[cfg(test)]
@@ -245,12 +230,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn targets_parse_all_and_lists() {
+    fn targets_parse_groups_and_lists() {
         assert_eq!(parse_targets("all").unwrap(), Role::all());
-        assert_eq!(Role::all().len(), 9);
+        assert_eq!(Role::all().len(), Pipeline::standard().stages().count() + 2);
+        let stages = parse_targets("pipeline").unwrap();
+        assert_eq!(stages.len(), Pipeline::standard().stages().count());
+        assert!(!stages.contains(&Role::Api) && !stages.contains(&Role::Events));
         assert_eq!(
             parse_targets("intent_filter").unwrap(),
-            vec![Role::Stage(Step::IntentFilter)]
+            vec![Role::Stage("intent_filter")]
         );
         assert_eq!(
             parse_targets("api,events").unwrap(),
@@ -260,5 +248,16 @@ mod tests {
         let err = parse_targets("api,nope").unwrap_err().to_string();
         assert!(err.contains("unknown target \"nope\""), "{err}");
         assert!(parse_targets(" , ").is_err());
+    }
+
+    #[test]
+    fn roles_open_only_what_they_need() {
+        let pipeline = Pipeline::standard();
+        let events = Role::Events.needs(&pipeline);
+        assert!(events.database && events.nats && !events.blob && !events.secrets);
+        let api = Role::Api.needs(&pipeline);
+        assert!(api.blob && !api.secrets);
+        assert!(Role::Stage("validation").needs(&pipeline).secrets);
+        assert!(!Role::Stage("detection").needs(&pipeline).secrets);
     }
 }

@@ -14,11 +14,8 @@ mod template;
 use std::collections::HashMap;
 
 use recon_contracts::{
-    Capture, Detection, IntentRanking, Inventory, RequestRecord, ScrubSummary, Snippet, Step,
-    Synthesis, Validation,
+    Capture, Detection, IntentRanking, Inventory, RequestRecord, Snippet, Synthesis, Validation,
 };
-use recon_runtime::stage::StageOutput;
-use recon_runtime::{Stage, StageContext, StageError};
 
 pub use template::env_name;
 
@@ -108,37 +105,18 @@ pub fn synthesize(inputs: &SynthesisInputs<'_>) -> Synthesis {
     }
 }
 
-pub struct SynthesisStage;
-
-impl Stage for SynthesisStage {
-    const STEP: Step = Step::Synthesis;
-
-    async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
-        let scrub: ScrubSummary = ctx.result(Step::Scrub).await?;
-        let scrubbed = ctx.load_capture(&scrub.scrubbed_capture_key).await?;
-        let detection: Detection = ctx.result(Step::Detection).await?;
-        let inventory: Inventory = ctx.result(Step::Analysis).await?;
-        let ranking: IntentRanking = ctx.result(Step::IntentFilter).await?;
-        let validation: Validation = ctx.result(Step::Validation).await?;
-        let synthesis = synthesize(&SynthesisInputs {
-            scrubbed: &scrubbed,
-            detection: &detection,
-            inventory: &inventory,
-            ranking: &ranking,
-            validation: &validation,
-        });
-        let endpoints = synthesis
-            .snippets
-            .iter()
-            .map(|s| s.endpoint_id.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let summary = format!(
-            "starter code for {endpoints} endpoint(s), {} note(s)",
-            synthesis.notes.len()
-        );
-        StageOutput::new(&synthesis, summary)
-    }
+/// The step's summary line: how many endpoints got starter code, and the notes.
+pub fn summary_line(synthesis: &Synthesis) -> String {
+    let endpoints = synthesis
+        .snippets
+        .iter()
+        .map(|s| s.endpoint_id.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    format!(
+        "starter code for {endpoints} endpoint(s), {} note(s)",
+        synthesis.notes.len()
+    )
 }
 
 #[cfg(test)]

@@ -205,6 +205,6 @@ pub fn notes(
     notes.extend(validation_notes.iter().cloned());
     notes
         .into_iter()
-        .map(|note| recon_scrub::secrets::scrub_shapes_standalone(&note, false))
+        .map(|note| recon_redaction::secrets::scrub_shapes_standalone(&note, false))
         .collect()
 }

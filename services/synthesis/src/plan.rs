@@ -586,10 +586,10 @@ fn decode(text: &str) -> String {
 /// `GET host/path/{id}`, with anything secret-looking in the path scrubbed (a path template
 /// can still hold `;jsessionid=…` when analysis kept it).
 pub fn endpoint_label(endpoint: &Endpoint) -> String {
-    let path = recon_scrub::Scrubber::default().url(&endpoint.path_template);
+    let path = recon_redaction::Scrubber::default().url(&endpoint.path_template);
     let label = match &endpoint.graphql_operation {
         Some(operation) => format!("{} {}{path} ({operation})", endpoint.method, endpoint.host),
         None => format!("{} {}{path}", endpoint.method, endpoint.host),
     };
-    recon_scrub::secrets::scrub_shapes_standalone(&label, false)
+    recon_redaction::secrets::scrub_shapes_standalone(&label, false)
 }

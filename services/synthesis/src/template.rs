@@ -2,7 +2,7 @@
 //! A placeholder becomes an environment variable read in the generated code (never a value),
 //! or a value fetched by a warm-up step.
 
-use recon_scrub::secrets::{parse_placeholder, SecretKind};
+use recon_redaction::secrets::{parse_placeholder, SecretKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {

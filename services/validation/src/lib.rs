@@ -30,12 +30,8 @@ use std::sync::Arc;
 
 use recon_contracts::{
     AuthKind, Capture, EndpointValidation, IntentRanking, Inventory, NotReplayed,
-    NotReplayedReason, RequestRecord, Step, Validation,
+    NotReplayedReason, ProxySecrets, RequestRecord, RotationMode, Validation, ValidationSettings,
 };
-use recon_runtime::config::ValidationSettings;
-use recon_runtime::secrets::ProxySecrets;
-use recon_runtime::stage::StageOutput;
-use recon_runtime::{Stage, StageContext, StageError};
 use tokio::sync::Semaphore;
 
 pub use cascade::PROFILES;
@@ -286,56 +282,33 @@ fn tiers_note(tiers: &[ProxyTier]) -> String {
             "{} ({})",
             tier.tier.name(),
             match tier.rotation {
-                recon_runtime::secrets::RotationMode::Sticky => "sticky",
-                recon_runtime::secrets::RotationMode::Rotating => "rotating",
+                RotationMode::Sticky => "sticky",
+                RotationMode::Rotating => "rotating",
             }
         )
     }));
     format!("Tiers tried, cheapest first: {}.", names.join(", "))
 }
 
-pub struct ValidationStage;
-
-impl Stage for ValidationStage {
-    const STEP: Step = Step::Validation;
-
-    async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
-        let ranking: IntentRanking = ctx.result(Step::IntentFilter).await?;
-        let inventory: Inventory = ctx.result(Step::Analysis).await?;
-        let capture = ctx.capture().await?;
-        let secrets = ctx.proxy_secrets().await?;
-        let validation = validate(
-            ValidationInput {
-                capture: &capture,
-                inventory: &inventory,
-                ranking: &ranking,
-            },
-            ReplayEnvironment {
-                settings: ctx.validation_settings(),
-                secrets: &secrets,
-                resolver: Arc::new(SystemResolver),
-                transport: &HttpTransport,
-            },
-        )
-        .await;
-        let passed = validation
-            .results
-            .iter()
-            .filter(|r| r.best.is_some())
-            .count();
-        let not_replayed = validation
-            .results
-            .iter()
-            .filter(|r| r.not_replayed.is_some())
-            .count();
-        let mut summary = format!(
-            "{passed} of {} endpoint(s) replayable without a browser; {} request(s) sent",
-            validation.results.len(),
-            validation.requests_sent
-        );
-        if not_replayed > 0 {
-            summary.push_str(&format!("; {not_replayed} not replayed"));
-        }
-        StageOutput::new(&validation, summary)
+/// The step's summary line: how many endpoints replay without a browser, requests sent.
+pub fn summary_line(validation: &Validation) -> String {
+    let passed = validation
+        .results
+        .iter()
+        .filter(|r| r.best.is_some())
+        .count();
+    let not_replayed = validation
+        .results
+        .iter()
+        .filter(|r| r.not_replayed.is_some())
+        .count();
+    let mut summary = format!(
+        "{passed} of {} endpoint(s) replayable without a browser; {} request(s) sent",
+        validation.results.len(),
+        validation.requests_sent
+    );
+    if not_replayed > 0 {
+        summary.push_str(&format!("; {not_replayed} not replayed"));
     }
+    summary
 }

@@ -8,7 +8,7 @@
 //! connection, so the proxy may pick a new exit for each.
 
 use recon_contracts::NetworkTier;
-use recon_runtime::secrets::{ProxySecrets, RotationMode};
+use recon_contracts::{ProxySecrets, RotationMode};
 use url::Url;
 
 /// One configured proxy tier. `Debug` shows the tier, never the URL.

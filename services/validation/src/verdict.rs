@@ -41,7 +41,7 @@ pub fn judge(captured: Option<&ResponseRecord>, replayed: &RawResponse) -> Judge
         content_type: content_type.clone(),
         rate_limited: status == 429,
     };
-    if let Some(block) = recon_detection::classify_response(status, &replayed.headers, &text) {
+    if let Some(block) = recon_knowledge::classify_response(status, &replayed.headers, &text) {
         judgement.verdict = Verdict::Blocked;
         judgement.rate_limited |= block.kind == ChallengeKind::RateLimit;
         let what = match block.kind {

@@ -49,7 +49,7 @@ async fn the_validation_stage_runs_in_the_pipeline_without_leaking_proxy_credent
         .await;
     let validation_events: Vec<_> = events
         .iter()
-        .filter(|event| event.step == Step::Validation)
+        .filter(|event| event.step == Step::named("validation"))
         .collect();
     let started = validation_events.first().map(|event| event.created_at);
     let finished = validation_events.last().map(|event| event.created_at);
@@ -61,14 +61,14 @@ async fn the_validation_stage_runs_in_the_pipeline_without_leaking_proxy_credent
             .map(|e| e.message.clone())
             .collect::<Vec<_>>()
     );
-    let stored = recon_runtime::db::results::load(&stack.db, scan_id, Step::Validation)
+    let stored = recon_runtime::db::results::load(&stack.db, scan_id, "validation")
         .await
         .unwrap()
         .expect("a stored validation result");
     let validation: Validation = serde_json::from_value(stored.clone()).unwrap();
     println!("{}", matrix(&validation));
     let inventory: Inventory = serde_json::from_value(
-        recon_runtime::db::results::load(&stack.db, scan_id, Step::Analysis)
+        recon_runtime::db::results::load(&stack.db, scan_id, "analysis")
             .await
             .unwrap()
             .expect("a stored inventory"),

@@ -66,6 +66,7 @@ pub async fn upload(
         status: "queued".to_owned(),
         events_url: state.events_url(scan_id),
         report_url: state.report_url(&scan.report_slug),
+        steps: state.settings.steps.clone(),
     };
     if scan.status != ScanStatus::Created {
         // A retry of the same upload (e.g. after a client timeout) gets the same answer.
@@ -93,7 +94,8 @@ pub async fn upload(
     .await?;
     state
         .deps
-        .blob
+        .blob_store()
+        .map_err(|err| ApiError::Unavailable(format!("could not store the capture: {err}")))?
         .put(&names::capture_key(scan_id), stored)
         .await
         .map_err(|err| ApiError::Unavailable(format!("could not store the capture: {err}")))?;

@@ -57,7 +57,7 @@ pub async fn list(
 ) -> Result<Json<EventsPage>, ApiError> {
     let since = since.cursor()?;
     let scan_id = owned_scan(&state, &id, account_id).await?;
-    let mut page = events::after(&state.deps.db, scan_id, since, PAGE_SIZE + 1).await?;
+    let mut page = recorded_after(&state, scan_id, since, PAGE_SIZE + 1).await?;
     let more = page.len() as i64 > PAGE_SIZE;
     page.truncate(PAGE_SIZE as usize);
     let cursor = page.last().map_or(since, |event| event.cursor);
@@ -65,7 +65,24 @@ pub async fn list(
         events: page,
         cursor,
         more,
+        steps: state.settings.steps.clone(),
     }))
+}
+
+/// A scan's events after `since`, each marked terminal when it ends the scan: the pipeline's
+/// last step completing, or any step failing. Only the server knows which step is last.
+async fn recorded_after(
+    state: &AppState,
+    scan_id: Uuid,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, sqlx::Error> {
+    let mut events = events::after(&state.deps.db, scan_id, since, limit).await?;
+    let last_step = state.settings.steps.last();
+    for event in &mut events {
+        event.mark_terminal(last_step);
+    }
+    Ok(events)
 }
 
 pub async fn websocket(
@@ -117,7 +134,7 @@ async fn push_events(
             return;
         }
         news.mark_seen();
-        let batch = match events::after(&state.deps.db, scan_id, cursor, PAGE_SIZE).await {
+        let batch = match recorded_after(state, scan_id, cursor, PAGE_SIZE).await {
             Ok(batch) => batch,
             Err(err) => {
                 tracing::warn!(%scan_id, error = %err, "cannot read events for a WebSocket");

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use recon_contracts::{RenderedReport, Step};
+use recon_contracts::{RenderedReport, StageResult};
 use recon_runtime::db::{results, scans};
 use serde::Deserialize;
 
@@ -34,7 +34,7 @@ async fn load(state: &AppState, slug: &str) -> Result<RenderedReport, ApiError> 
     let scan = scans::get_by_slug(&state.deps.db, slug)
         .await?
         .ok_or_else(not_found)?;
-    let stored = results::load(&state.deps.db, scan.id, Step::Render)
+    let stored = results::load(&state.deps.db, scan.id, RenderedReport::STEP)
         .await?
         .ok_or_else(|| {
             ApiError::NotFound(format!(

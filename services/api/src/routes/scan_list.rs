@@ -113,19 +113,17 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let scan_id = super::scan_id(&id)?;
-    let outcome = scan_deletion::delete(
-        &state.deps.db,
-        state.deps.blob.as_ref(),
-        scan_id,
-        Some(owner.account_id),
-    )
-    .await
-    .map_err(|err| match err {
-        scan_deletion::DeletionError::Database(err) => ApiError::from(err),
-        scan_deletion::DeletionError::Blob(err) => {
-            ApiError::Unavailable(format!("cannot delete the scan's data now ({err}); retry"))
-        }
+    let blob = state.deps.blob_store().map_err(|err| {
+        ApiError::Unavailable(format!("cannot delete the scan's data now ({err}); retry"))
     })?;
+    let outcome = scan_deletion::delete(&state.deps.db, blob, scan_id, Some(owner.account_id))
+        .await
+        .map_err(|err| match err {
+            scan_deletion::DeletionError::Database(err) => ApiError::from(err),
+            scan_deletion::DeletionError::Blob(err) => {
+                ApiError::Unavailable(format!("cannot delete the scan's data now ({err}); retry"))
+            }
+        })?;
     tracing::info!(
         account_id = %owner.account_id,
         key_id = %owner.key_id,

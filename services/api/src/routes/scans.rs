@@ -21,6 +21,8 @@ pub const DEFAULT_TEMPLATE: &str = "python";
 /// A scan request whose fields have been checked.
 struct ValidScan {
     target_url: String,
+    /// The registrable domain of the target's host.
+    site: String,
     intent_text: String,
     starter_template: String,
 }
@@ -68,7 +70,10 @@ impl ValidScan {
                 "starter_template must be a short name of lowercase letters, digits, - and _",
             ));
         }
+        let site =
+            recon_knowledge::hosts::registrable_domain(parsed.host_str().unwrap_or_default());
         Ok(ValidScan {
+            site,
             target_url,
             intent_text,
             starter_template,
@@ -117,6 +122,7 @@ pub async fn create(
             intent_text: &valid.intent_text,
             starter_template: &valid.starter_template,
             client_version: client_version.as_deref(),
+            site: &valid.site,
         },
     )
     .await?;
@@ -158,5 +164,6 @@ pub fn view(state: &AppState, scan: &ScanRecord) -> ScanView {
         error: scan.error.clone(),
         created_at: scan.created_at,
         updated_at: scan.updated_at,
+        steps: state.settings.steps.clone(),
     }
 }

@@ -78,12 +78,13 @@ fn from_row(row: &sqlx::postgres::PgRow) -> Result<RecordedEvent, sqlx::Error> {
     Ok(RecordedEvent {
         id: row.try_get("id")?,
         scan_id: row.try_get("scan_id")?,
-        step: Step::parse(&step).ok_or_else(|| decode("step", format!("unknown step {step:?}")))?,
+        step: Step::from(step),
         status: StepStatus::parse(&status)
             .ok_or_else(|| decode("status", format!("unknown status {status:?}")))?,
         message: row.try_get("message")?,
         metadata: row.try_get("metadata")?,
         created_at: row.try_get("created_at")?,
         cursor: row.try_get("cursor")?,
+        terminal: false,
     })
 }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin_sessions;
 pub mod events;
+pub mod history;
 pub mod keys;
 pub mod orphan_sweeps;
 pub mod results;

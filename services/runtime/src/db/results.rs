@@ -1,6 +1,5 @@
 //! The `stage_results` table: one JSON result per scan and stage, overwritten on a re-run.
 
-use recon_contracts::Step;
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -8,7 +7,7 @@ use uuid::Uuid;
 pub async fn save(
     pool: &PgPool,
     scan_id: Uuid,
-    step: Step,
+    step: &str,
     result: &Value,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -17,17 +16,17 @@ pub async fn save(
          SET result = EXCLUDED.result, updated_at = now(), runs = stage_results.runs + 1",
     )
     .bind(scan_id)
-    .bind(step.as_str())
+    .bind(step)
     .bind(result)
     .execute(pool)
     .await?;
     Ok(())
 }
 
-pub async fn load(pool: &PgPool, scan_id: Uuid, step: Step) -> Result<Option<Value>, sqlx::Error> {
+pub async fn load(pool: &PgPool, scan_id: Uuid, step: &str) -> Result<Option<Value>, sqlx::Error> {
     sqlx::query_scalar("SELECT result FROM stage_results WHERE scan_id = $1 AND stage = $2")
         .bind(scan_id)
-        .bind(step.as_str())
+        .bind(step)
         .fetch_optional(pool)
         .await
 }

@@ -31,6 +31,8 @@ pub struct NewScan<'a> {
     pub intent_text: &'a str,
     pub starter_template: &'a str,
     pub client_version: Option<&'a str>,
+    /// The registrable domain of the target: scans of one site are compared with each other.
+    pub site: &'a str,
 }
 
 pub(crate) const COLUMNS: &str =
@@ -73,7 +75,8 @@ pub async fn insert(
 ) -> Result<ScanRecord, sqlx::Error> {
     let row = sqlx::query(&format!(
         "INSERT INTO scans (id, account_id, target_url, intent_text, starter_template, \
-         report_slug, client_version) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+         report_slug, client_version, site) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         RETURNING {COLUMNS}"
     ))
     .bind(Uuid::new_v4())
     .bind(scan.account_id)
@@ -82,6 +85,7 @@ pub async fn insert(
     .bind(scan.starter_template)
     .bind(new_slug())
     .bind(scan.client_version)
+    .bind(scan.site)
     .fetch_one(executor)
     .await?;
     from_row(&row)

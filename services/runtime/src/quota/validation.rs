@@ -4,7 +4,7 @@
 //! run really sent. A run that dies in between keeps its whole reservation counted: the quota
 //! errs towards refusing, never towards replaying more than allowed.
 
-use recon_contracts::{Quota, Step, Validation};
+use recon_contracts::{Quota, Validation};
 use serde::Deserialize;
 use tracing::{info, warn};
 
@@ -12,6 +12,7 @@ use crate::stage::{Stage, StageContext, StageOutput};
 use crate::{db, StageError};
 
 /// Wraps the validation stage: `recon-server` runs `ValidationQuota(ValidationStage)`.
+#[derive(Clone)]
 pub struct ValidationQuota<S>(pub S);
 
 /// Replay requests granted to one run, and the usage row that holds them.
@@ -23,7 +24,7 @@ struct Grant {
 }
 
 impl<S: Stage> Stage for ValidationQuota<S> {
-    const STEP: Step = S::STEP;
+    const STEP: &'static str = S::STEP;
 
     async fn run(&self, ctx: &StageContext) -> Result<StageOutput, StageError> {
         let grant = reserve(ctx).await?;

@@ -55,7 +55,7 @@ impl SecretsSource for AwsSecretsSource {
                 )))
             }
         };
-        ProxySecrets::from_json(&text).map_err(|err| match err {
+        super::parse_proxy_secrets(&text).map_err(|err| match err {
             SecretsError::Invalid(why) => {
                 SecretsError::Invalid(format!("secret {}: {why}", self.secret_id))
             }

@@ -37,7 +37,7 @@ impl SecretsSource for FileSecretsSource {
         let text = String::from_utf8(bytes).map_err(|_| {
             SecretsError::Invalid(format!("secrets file {} is not UTF-8", self.path.display()))
         })?;
-        ProxySecrets::from_json(&text).map_err(|err| match err {
+        super::parse_proxy_secrets(&text).map_err(|err| match err {
             SecretsError::Invalid(why) => {
                 SecretsError::Invalid(format!("secrets file {}: {why}", self.path.display()))
             }

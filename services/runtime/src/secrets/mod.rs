@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub use aws::AwsSecretsSource;
 pub use file::FileSecretsSource;
+pub use recon_contracts::{ProxySecrets, RotationMode};
 
 /// Key of the datacenter proxy URL in the secret's JSON object.
 pub const DATACENTER_PROXY_KEY: &str = "DATACENTER_PROXY";
@@ -26,94 +27,31 @@ pub const RESIDENTIAL_ROTATION_KEY: &str = "RESIDENTIAL_PROXY_ROTATION_MODE";
 /// Proxy URL schemes the validation stage can use.
 const PROXY_SCHEMES: &[&str] = &["http", "https", "socks5", "socks5h"];
 
-/// Whether a proxy keeps one exit IP for a session or changes it per request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RotationMode {
-    Sticky,
-    Rotating,
-}
-
-impl RotationMode {
-    fn parse(value: &str) -> Option<Self> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "sticky" => Some(Self::Sticky),
-            "rotating" => Some(Self::Rotating),
-            _ => None,
-        }
-    }
-}
-
-/// The operator's proxy secret (DESIGN.md: one JSON object with keys DATACENTER_PROXY,
-/// RESIDENTIAL_PROXY, DATACENTER_PROXY_ROTATION_MODE (default sticky),
-/// RESIDENTIAL_PROXY_ROTATION_MODE (default rotating)).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ProxySecrets {
-    pub datacenter_proxy: Option<String>,
-    pub residential_proxy: Option<String>,
-    pub datacenter_rotation: RotationMode,
-    pub residential_rotation: RotationMode,
-}
-
-impl Default for ProxySecrets {
-    /// No proxies, default rotation modes: what a development machine without secrets gets.
-    fn default() -> Self {
-        Self {
-            datacenter_proxy: None,
-            residential_proxy: None,
-            datacenter_rotation: RotationMode::Sticky,
-            residential_rotation: RotationMode::Rotating,
-        }
-    }
-}
-
-impl ProxySecrets {
-    /// Parses the secret's JSON object. Empty strings and `null` count as unset; other keys are
-    /// ignored. Errors name the offending key, never its value.
-    pub fn from_json(text: &str) -> Result<Self, SecretsError> {
-        // serde_json's type errors quote the offending value, so the shape is checked by hand.
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|err| {
-            SecretsError::Invalid(format!(
-                "the proxy secret is not valid JSON (line {}, column {})",
-                err.line(),
-                err.column()
-            ))
-        })?;
-        let serde_json::Value::Object(object) = value else {
-            return Err(SecretsError::Invalid(
-                "the proxy secret must be a JSON object".to_owned(),
-            ));
-        };
-        let defaults = Self::default();
-        Ok(Self {
-            datacenter_proxy: proxy_url(&object, DATACENTER_PROXY_KEY)?,
-            residential_proxy: proxy_url(&object, RESIDENTIAL_PROXY_KEY)?,
-            datacenter_rotation: rotation_mode(&object, DATACENTER_ROTATION_KEY)?
-                .unwrap_or(defaults.datacenter_rotation),
-            residential_rotation: rotation_mode(&object, RESIDENTIAL_ROTATION_KEY)?
-                .unwrap_or(defaults.residential_rotation),
-        })
-    }
-}
-
-impl fmt::Debug for ProxySecrets {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProxySecrets")
-            .field("datacenter_proxy", &Redacted(&self.datacenter_proxy))
-            .field("residential_proxy", &Redacted(&self.residential_proxy))
-            .field("datacenter_rotation", &self.datacenter_rotation)
-            .field("residential_rotation", &self.residential_rotation)
-            .finish()
-    }
-}
-
-/// Shows whether a secret is set, never what it is.
-struct Redacted<'a>(&'a Option<String>);
-
-impl fmt::Debug for Redacted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() { "<set>" } else { "<unset>" })
-    }
+/// Parses the secret's JSON object. Empty strings and `null` count as unset; other keys are
+/// ignored. Errors name the offending key, never its value.
+pub fn parse_proxy_secrets(text: &str) -> Result<ProxySecrets, SecretsError> {
+    // serde_json's type errors quote the offending value, so the shape is checked by hand.
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|err| {
+        SecretsError::Invalid(format!(
+            "the proxy secret is not valid JSON (line {}, column {})",
+            err.line(),
+            err.column()
+        ))
+    })?;
+    let serde_json::Value::Object(object) = value else {
+        return Err(SecretsError::Invalid(
+            "the proxy secret must be a JSON object".to_owned(),
+        ));
+    };
+    let defaults = ProxySecrets::default();
+    Ok(ProxySecrets {
+        datacenter_proxy: proxy_url(&object, DATACENTER_PROXY_KEY)?,
+        residential_proxy: proxy_url(&object, RESIDENTIAL_PROXY_KEY)?,
+        datacenter_rotation: rotation_mode(&object, DATACENTER_ROTATION_KEY)?
+            .unwrap_or(defaults.datacenter_rotation),
+        residential_rotation: rotation_mode(&object, RESIDENTIAL_ROTATION_KEY)?
+            .unwrap_or(defaults.residential_rotation),
+    })
 }
 
 /// A string value of the secret object; `null`, missing and empty are all `None`.
@@ -341,7 +279,7 @@ mod tests {
 
     #[test]
     fn parses_a_full_secret() {
-        let secrets = ProxySecrets::from_json(&format!(
+        let secrets = parse_proxy_secrets(&format!(
             r#"{{"DATACENTER_PROXY": "{DATACENTER}", "RESIDENTIAL_PROXY": "{RESIDENTIAL}",
                 "DATACENTER_PROXY_ROTATION_MODE": "rotating",
                 "RESIDENTIAL_PROXY_ROTATION_MODE": "Sticky", "UNRELATED": 1}}"#
@@ -365,7 +303,7 @@ mod tests {
             r#"{"DATACENTER_PROXY": "", "RESIDENTIAL_PROXY": null,
                 "DATACENTER_PROXY_ROTATION_MODE": "", "RESIDENTIAL_PROXY_ROTATION_MODE": null}"#,
         ] {
-            let secrets = ProxySecrets::from_json(text).unwrap();
+            let secrets = parse_proxy_secrets(text).unwrap();
             assert_eq!(secrets, ProxySecrets::default(), "{text}");
             assert_eq!(secrets.datacenter_rotation, RotationMode::Sticky);
             assert_eq!(secrets.residential_rotation, RotationMode::Rotating);
@@ -377,7 +315,7 @@ mod tests {
         for scheme in ["http", "https", "socks5", "socks5h"] {
             let url = format!("{scheme}://u:p@proxy.example:1");
             let text = serde_json::json!({ "RESIDENTIAL_PROXY": url }).to_string();
-            let secrets = ProxySecrets::from_json(&text).unwrap();
+            let secrets = parse_proxy_secrets(&text).unwrap();
             assert_eq!(secrets.residential_proxy.as_deref(), Some(url.as_str()));
         }
     }
@@ -410,7 +348,7 @@ mod tests {
             (r#""http://u:hunter2@x.example""#.to_owned(), None),
         ];
         for (text, key) in cases {
-            let err = ProxySecrets::from_json(&text).unwrap_err();
+            let err = parse_proxy_secrets(&text).unwrap_err();
             let message = err.to_string();
             assert!(matches!(err, SecretsError::Invalid(_)), "{message}");
             assert!(!err.is_transient());

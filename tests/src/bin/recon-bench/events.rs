@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use recon_contracts::{RecordedEvent, Step, StepEvent, StepStatus};
+use recon_contracts::{RecordedEvent, StepEvent, StepStatus};
 use recon_runtime::stage::Deps;
 use recon_server::Role;
 use recon_tests::TestStack;
@@ -59,9 +59,11 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
 
 /// Every step's started and complete event, in pipeline order (the last one is terminal).
 fn scan_events(scan_id: Uuid) -> Vec<StepEvent> {
-    Step::ALL
+    recon_tests::steps()
         .into_iter()
-        .flat_map(|step| [StepStatus::Started, StepStatus::Complete].map(|status| (step, status)))
+        .flat_map(|step| {
+            [StepStatus::Started, StepStatus::Complete].map(|status| (step.clone(), status))
+        })
         .map(|(step, status)| StepEvent::new(scan_id, step, status, None, serde_json::Value::Null))
         .collect()
 }

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use recon_contracts::{CaptureBounds, ErrorBody, Limit, ScanStatus, Step};
+use recon_contracts::{CaptureBounds, ErrorBody, Limit, ScanStatus};
 use recon_runtime::codec;
 use recon_tests::{lamp_shop, TestStack};
 
@@ -307,7 +307,7 @@ async fn pipeline_peaks(
         "api".to_owned(),
         ServerProcess::spawn_with(stack, "api", &env).await?,
     )];
-    for step in Step::ALL {
+    for step in recon_tests::steps() {
         processes.push((
             step.to_string(),
             ServerProcess::spawn_with(stack, step.as_str(), &env).await?,

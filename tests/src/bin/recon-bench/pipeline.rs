@@ -14,7 +14,7 @@ use crate::table::Row;
 use crate::Options;
 
 /// Stages with a time of their own to meet on this capture.
-const STAGE_TARGETS: [(Step, Duration); 1] = [(Step::Scrub, Duration::from_millis(40))];
+const STAGE_TARGETS: [(&str, Duration); 1] = [("scrub", Duration::from_millis(40))];
 
 struct Run {
     total: Duration,
@@ -49,7 +49,10 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
     let total = median(runs.iter().map(|run| run.total).collect());
     let without_replay = median(
         runs.iter()
-            .map(|run| run.total.saturating_sub(stage(run, Step::Validation)))
+            .map(|run| {
+                run.total
+                    .saturating_sub(stage(run, &Step::named("validation")))
+            })
             .collect(),
     );
     let upload = median(runs.iter().map(|run| run.upload).collect());
@@ -71,30 +74,35 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
             without_replay <= Duration::from_millis(150),
         ),
     ];
-    for step in Step::ALL {
-        let time = median(runs.iter().map(|run| stage(run, step)).collect());
-        let label = if step == Step::Validation {
+    for step in recon_tests::steps() {
+        let time = median(runs.iter().map(|run| stage(run, &step)).collect());
+        let label = if step == Step::named("validation") {
             format!("  stage {step} (replay on loopback)")
         } else {
             format!("  stage {step}")
         };
-        rows.push(match STAGE_TARGETS.iter().find(|(s, _)| *s == step) {
-            Some((_, target)) => Row::judged(
-                label,
-                ms(time),
-                format!("≤ {}", ms(*target)),
-                time <= *target,
-            ),
-            None => Row::info(label, ms(time)),
-        });
+        rows.push(
+            match STAGE_TARGETS
+                .iter()
+                .find(|(name, _)| step.as_str() == *name)
+            {
+                Some((_, target)) => Row::judged(
+                    label,
+                    ms(time),
+                    format!("≤ {}", ms(*target)),
+                    time <= *target,
+                ),
+                None => Row::info(label, ms(time)),
+            },
+        );
     }
     Ok(rows)
 }
 
-fn stage(run: &Run, step: Step) -> Duration {
+fn stage(run: &Run, step: &Step) -> Duration {
     run.stages
         .iter()
-        .find(|(s, _)| *s == step)
+        .find(|(s, _)| s == step)
         .map(|(_, time)| *time)
         .unwrap_or_default()
 }
@@ -110,7 +118,7 @@ async fn scan_once(stack: &TestStack, capture: &recon_contracts::Capture) -> Res
     let total = started.elapsed();
     let last = events.last().context("no events")?;
     ensure!(
-        (last.step, last.status) == (Step::Render, StepStatus::Complete),
+        (last.step.clone(), last.status) == (Step::named("render"), StepStatus::Complete),
         "the scan ended with {} {}: {:?}",
         last.step,
         last.status.as_str(),
@@ -125,16 +133,16 @@ async fn scan_once(stack: &TestStack, capture: &recon_contracts::Capture) -> Res
 
 /// Each step's time from its started to its complete event.
 fn stage_times(events: &[RecordedEvent]) -> Vec<(Step, Duration)> {
-    let at = |step: Step, status: StepStatus| {
+    let at = |step: &Step, status: StepStatus| {
         events
             .iter()
-            .find(|event| event.step == step && event.status == status)
+            .find(|event| &event.step == step && event.status == status)
             .map(|event| event.created_at)
     };
-    Step::ALL
+    recon_tests::steps()
         .into_iter()
         .filter_map(|step| {
-            let elapsed = at(step, StepStatus::Complete)? - at(step, StepStatus::Started)?;
+            let elapsed = at(&step, StepStatus::Complete)? - at(&step, StepStatus::Started)?;
             Some((step, elapsed.to_std().unwrap_or_default()))
         })
         .collect()

@@ -47,7 +47,7 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
 async fn validation_span(shop: &LampShop, scans: usize, replicas: usize) -> Result<Duration> {
     let roles: Vec<Role> = recon_server::parse_targets("all")?
         .into_iter()
-        .filter(|role| *role != Role::Stage(Step::Validation))
+        .filter(|role| *role != Role::Stage("validation"))
         .collect();
     let shop_port = shop.address.port().to_string();
     let mut stack = TestStack::start_with(
@@ -65,17 +65,17 @@ async fn validation_span(shop: &LampShop, scans: usize, replicas: usize) -> Resu
         stack.upload(scan_id, &capture).await;
         ids.push(scan_id);
     }
-    wait_for_all(&stack, &ids, Step::IntentFilter).await?;
+    wait_for_all(&stack, &ids, Step::named("intent_filter")).await?;
     for _ in 0..replicas {
-        stack.add_roles(&[Role::Stage(Step::Validation)]).await;
+        stack.add_roles(&[Role::Stage("validation")]).await;
     }
-    let events = wait_for_all(&stack, &ids, Step::Validation).await?;
+    let events = wait_for_all(&stack, &ids, Step::named("validation")).await?;
     stack.stop().await;
 
     let times = |status: StepStatus| -> Vec<DateTime<Utc>> {
         events
             .iter()
-            .filter(|event| event.step == Step::Validation && event.status == status)
+            .filter(|event| event.step == Step::named("validation") && event.status == status)
             .map(|event| event.created_at)
             .collect()
     };

@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 
-use recon_runtime::blob::{BlobError, BlobStore};
-use recon_runtime::stage::Deps;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use uuid::Uuid;
+
+use crate::blob::{BlobError, BlobStore};
+use crate::stage::Deps;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RetentionError {
@@ -33,7 +34,8 @@ pub async fn run(deps: Deps, shutdown: CancellationToken) -> Result<(), Retentio
         "raw-capture retention running"
     );
     loop {
-        match sweep_once(&deps.db, deps.blob.as_ref(), grace).await {
+        let blob = deps.blob_store()?;
+        match sweep_once(&deps.db, blob, grace).await {
             Ok(0) => {}
             Ok(deleted) => info!(deleted, "raw captures deleted after their grace period"),
             Err(err) => warn!(error = %err, "raw-capture retention sweep failed; will retry"),

@@ -35,7 +35,7 @@ pub fn classify_response(status: u16, headers: &[Header], body: &str) -> Option<
 }
 
 /// The first challenge-page rule that matches the response.
-pub(crate) fn classify_with<'r>(
+pub fn classify_with<'r>(
     rules: &'r RuleSet,
     status: u16,
     headers: &[Header],
