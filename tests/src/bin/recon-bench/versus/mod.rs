@@ -171,13 +171,19 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
             ),
         ),
     ];
-    rows.extend(graphql_rows(&h2o, &m2s)?);
+    rows.extend(graphql_rows(&h2o, &m2s, dir.path())?);
     Ok(rows)
 }
 
 /// The demo HAR through all three: GraphQL operations kept apart or merged into one path.
-fn graphql_rows(h2o: &har_to_openapi::Peer, m2s: &mitmproxy2swagger::Peer) -> Result<Vec<Row>> {
-    let har_path = recon_tests::crate_dir().join("fixtures/demo.har");
+fn graphql_rows(
+    h2o: &har_to_openapi::Peer,
+    m2s: &mitmproxy2swagger::Peer,
+    scratch: &Path,
+) -> Result<Vec<Row>> {
+    // Compiled in: the bench binary runs from anywhere.
+    let har_path = scratch.join("demo.har");
+    std::fs::write(&har_path, include_bytes!("../../../../fixtures/demo.har"))?;
     let import = browser_recon::har::import_file(&har_path, Some(DEMO_TARGET))?;
     let stored = codec::to_gzip_json(&import.capture)?;
     let ours = ours::run(&stored)?;
