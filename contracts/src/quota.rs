@@ -139,7 +139,10 @@ mod tests {
         assert_eq!(json["error"]["retry_after_secs"], 42);
         let plain: ErrorBody = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(plain.error.code, "quota_exceeded");
-        assert_eq!(plain.error.limit, None, "error.limit only names a capture bound");
+        assert_eq!(
+            plain.error.limit, None,
+            "error.limit only names a capture bound"
+        );
         assert_eq!(
             serde_json::from_value::<QuotaErrorBody>(json).unwrap(),
             body
