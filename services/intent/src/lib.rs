@@ -82,12 +82,13 @@ fn kind_factor(kind: &str) -> f64 {
 }
 
 fn score(
+    vocabulary: &Vocabulary,
     endpoint: &Endpoint,
     terms: &[Term],
     template: Option<&vocabulary::Template>,
     template_name: &str,
 ) -> (f64, Vec<String>) {
-    let tokens = tokens::tokens(endpoint);
+    let tokens = tokens::tokens(endpoint, vocabulary);
     let mut score = 0.0;
     let mut reasons = Vec::new();
     for term in terms {
@@ -231,7 +232,13 @@ pub fn rank(inventory: &Inventory, intent_text: &str, starter_template: &str) ->
         .endpoints
         .iter()
         .map(|endpoint| {
-            let (score, reasons) = score(endpoint, &terms, template, starter_template.trim());
+            let (score, reasons) = score(
+                vocabulary,
+                endpoint,
+                &terms,
+                template,
+                starter_template.trim(),
+            );
             (
                 // Not data: never ranked above an endpoint that returns data.
                 !endpoint.is_data(),

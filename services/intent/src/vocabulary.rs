@@ -22,6 +22,7 @@ pub struct VocabularyError(String);
 struct RawVocabulary {
     version: String,
     stop_words: Vec<String>,
+    operation_suffixes: Vec<String>,
     synonyms: BTreeMap<String, Vec<String>>,
     templates: BTreeMap<String, RawTemplate>,
 }
@@ -43,6 +44,8 @@ pub struct Template {
 pub struct Vocabulary {
     pub version: String,
     stop_words: HashSet<String>,
+    /// Words GraphQL clients end operation names with (`…PageQuery`, `…Relay`).
+    operation_suffixes: HashSet<String>,
     /// Word → every word it matches (itself included).
     expansions: HashMap<String, HashSet<String>>,
     pub templates: BTreeMap<String, Template>,
@@ -56,6 +59,24 @@ pub fn normalise(word: &str) -> String {
 impl Vocabulary {
     pub fn is_stop_word(&self, word: &str) -> bool {
         self.stop_words.contains(word)
+    }
+
+    /// The words of a GraphQL operation name that say what it is about: CamelCase split, the
+    /// client's naming suffixes dropped (`SearchResultsPageQuery` → search, result), at least
+    /// one word kept.
+    pub fn operation_words(&self, operation: &str) -> Vec<String> {
+        let mut words: Vec<String> = recon_analysis::classify::words(operation)
+            .iter()
+            .map(|word| normalise(word))
+            .collect();
+        while words.len() > 1
+            && words
+                .last()
+                .is_some_and(|word| self.operation_suffixes.contains(word))
+        {
+            words.pop();
+        }
+        words
     }
 
     /// The words `term` (normalised) matches.
@@ -115,6 +136,11 @@ pub fn parse(text: &str) -> Result<Vocabulary, VocabularyError> {
     Ok(Vocabulary {
         version: raw.version,
         stop_words: raw.stop_words.iter().map(|w| w.to_lowercase()).collect(),
+        operation_suffixes: raw
+            .operation_suffixes
+            .iter()
+            .map(|w| normalise(w))
+            .collect(),
         expansions,
         templates,
     })
@@ -140,6 +166,15 @@ mod tests {
             assert!(vocabulary.template(name).is_some(), "{name}");
         }
         assert!(vocabulary.template("Product").is_some());
+        assert_eq!(
+            vocabulary.operation_words("SearchResultsPageQuery"),
+            ["search", "result"]
+        );
+        assert_eq!(
+            vocabulary.operation_words("ProductDetailsRefetchQuery"),
+            ["product", "detail"]
+        );
+        assert_eq!(vocabulary.operation_words("Query"), ["query"]);
     }
 
     #[test]
