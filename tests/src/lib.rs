@@ -14,6 +14,7 @@ pub mod logging_site;
 mod nats_server;
 pub mod protected_site;
 pub mod proxy;
+pub mod real_corpus;
 pub mod replay_proxies;
 mod shared_stack;
 pub mod snippet_syntax;
