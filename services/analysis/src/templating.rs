@@ -416,6 +416,14 @@ mod tests {
         let one = ["/web/static/js/app.4cba9c82.js", "/web/static/js/main.js"];
         assert_eq!(template(&one, one[0]), "/web/static/js/app.4cba9c82.js");
 
+        // UUIDs written another way: upper case without dashes, or behind a prefix.
+        let uuids = [
+            "/v1/users/F089FFF7D92A4AE8A19D88962D7BAA2C/trays",
+            "/t/custom_3f2b8c1e-5d4a-4b9e-8f7a-1c2d3e4f5a6b",
+        ];
+        assert_eq!(template(&uuids, uuids[0]), "/v1/users/{user_hash}/trays");
+        assert_eq!(template(&uuids, uuids[1]), "/t/{t_token}");
+
         let codes = ["/expressen.se/P2JCJGE4TBWH", "/expressen.se/P2JCJGOZSRDO"];
         assert_eq!(
             template(&codes, codes[1]),
