@@ -9,9 +9,12 @@ use std::path::PathBuf;
 use recon_contracts::{Capture, Endpoint};
 use serde::Deserialize;
 
-/// `tests/corpus/real/`.
+/// `tests/corpus/real/`. The crate's directory is read at run time first (cargo test sets it): a
+/// target dir shared by two checkouts may hold a test binary built in the other one.
 pub fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/real")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("corpus/real")
 }
 
 #[derive(Debug, Deserialize)]

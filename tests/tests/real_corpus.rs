@@ -190,7 +190,7 @@ fn the_labelled_endpoint_ranks_in_the_top_three_for_every_intent() {
             );
             top1 += u32::from(rank == Some(0));
             top3 += u32::from(rank.is_some_and(|r| r < 3));
-            if !rank.is_some_and(|r| r < 3) {
+            if rank.is_none_or(|r| r >= 3) {
                 let above: Vec<String> = ranking
                     .ranked
                     .iter()
