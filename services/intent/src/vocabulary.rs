@@ -1,5 +1,5 @@
-//! `rules/intent.toml`: synonym groups, stop words and starter templates, normalised (lower
-//! case, singular) and checked once.
+//! `rules/intent.toml`: synonym groups, stop words, method verbs and starter templates,
+//! normalised (lower case, singular) and checked once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
@@ -13,6 +13,9 @@ const BUCKETS: [&str; 9] = [
     "search", "listing", "detail", "reviews", "prices", "auth", "config", "tracking", "other",
 ];
 
+/// Methods a verb may ask for.
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
 #[derive(Debug, thiserror::Error)]
 #[error("rules/intent.toml: {0}")]
 pub struct VocabularyError(String);
@@ -23,6 +26,7 @@ struct RawVocabulary {
     version: String,
     stop_words: Vec<String>,
     operation_suffixes: Vec<String>,
+    method_verbs: BTreeMap<String, Vec<String>>,
     synonyms: BTreeMap<String, Vec<String>>,
     templates: BTreeMap<String, RawTemplate>,
 }
@@ -46,6 +50,8 @@ pub struct Vocabulary {
     stop_words: HashSet<String>,
     /// Words GraphQL clients end operation names with (`…PageQuery`, `…Relay`).
     operation_suffixes: HashSet<String>,
+    /// Verb → the HTTP methods it asks for (`update` → PATCH, PUT).
+    method_verbs: HashMap<String, Vec<String>>,
     /// Word → every word it matches (itself included).
     expansions: HashMap<String, HashSet<String>>,
     pub templates: BTreeMap<String, Template>,
@@ -77,6 +83,11 @@ impl Vocabulary {
             words.pop();
         }
         words
+    }
+
+    /// The HTTP methods a (normalised) verb asks for; empty for any other word.
+    pub fn methods_for(&self, word: &str) -> &[String] {
+        self.method_verbs.get(word).map_or(&[], Vec::as_slice)
     }
 
     /// The words `term` (normalised) matches.
@@ -113,6 +124,20 @@ pub fn parse(text: &str) -> Result<Vocabulary, VocabularyError> {
                 .extend(all.iter().cloned());
         }
     }
+    let mut method_verbs: HashMap<String, Vec<String>> = HashMap::new();
+    for (method, verbs) in &raw.method_verbs {
+        if !METHODS.contains(&method.as_str()) {
+            return Err(VocabularyError(format!(
+                "method_verbs names {method:?}, expected one of {METHODS:?}"
+            )));
+        }
+        for verb in verbs {
+            method_verbs
+                .entry(normalise(verb))
+                .or_default()
+                .push(method.clone());
+        }
+    }
     let mut templates = BTreeMap::new();
     for (name, template) in raw.templates {
         if template.terms.is_empty() {
@@ -141,6 +166,7 @@ pub fn parse(text: &str) -> Result<Vocabulary, VocabularyError> {
             .iter()
             .map(|w| normalise(w))
             .collect(),
+        method_verbs,
         expansions,
         templates,
     })
@@ -175,6 +201,8 @@ mod tests {
             ["product", "detail"]
         );
         assert_eq!(vocabulary.operation_words("Query"), ["query"]);
+        assert_eq!(vocabulary.methods_for("update"), ["PATCH", "PUT"]);
+        assert!(vocabulary.methods_for("cart").is_empty());
     }
 
     #[test]
@@ -184,5 +212,10 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown bucket"));
+        let bad = INTENT_TOML.replace("DELETE = [", "REMOVE = [");
+        assert!(parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("method_verbs names \"REMOVE\""));
     }
 }

@@ -224,6 +224,33 @@ fn relay_doc_id_posts_are_ranked_by_their_operation_words() {
 }
 
 #[test]
+fn a_typed_verb_picks_the_method_and_a_preflight_ranks_below_data() {
+    let cart = sites("cart api");
+    assert_eq!(
+        position(
+            &cart,
+            "update the shopping cart",
+            "",
+            "PATCH /buy/carts/v2/US"
+        ),
+        0
+    );
+    assert_eq!(
+        position(
+            &cart,
+            "remove from the shopping cart",
+            "",
+            "DELETE /buy/carts/v2/US/items/{item_id}"
+        ),
+        0
+    );
+    // No verb: the read and the change tie, and the preflight is below both.
+    let preflight = position(&cart, "shopping cart", "", "OPTIONS /buy/carts/v2/US");
+    assert!(position(&cart, "shopping cart", "", "GET /buy/carts/v2/US") < preflight);
+    assert!(position(&cart, "shopping cart", "", "PATCH /buy/carts/v2/US") < preflight);
+}
+
+#[test]
 fn trackers_that_mention_the_intent_stay_below_data() {
     let travel = sites("travel graphql");
     let ranking = rank(&travel, "flight price", "");
