@@ -13,8 +13,8 @@ use futures::StreamExt;
 use recon_contracts::version::{user_agent, VersionInfo};
 use recon_contracts::RecordedEvent;
 use recon_contracts::{
-    CaptureAccepted, CreateScanRequest, CreateScanResponse, ErrorBody, ErrorDetail, EventsPage,
-    ScanView,
+    CaptureAccepted, CreateScanRequest, CreateScanResponse, CreatedKey, ErrorBody, ErrorDetail,
+    EventsPage, KeyList, ScanList, ScanView,
 };
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
@@ -322,6 +322,45 @@ impl ApiClient {
     }
 
     /// `GET /version`, with a short timeout.
+    /// `GET /scans` with the given query (site, status, limit, cursor, slug).
+    pub async fn scans(&self, query: &[(&str, String)]) -> Result<ScanList, ClientError> {
+        let path = "/scans";
+        let builder = self
+            .http
+            .get(self.url(path))
+            .query(query)
+            .timeout(REQUEST_TIMEOUT);
+        let mut list: ScanList = self.send(builder, path).await?;
+        for view in &mut list.scans {
+            view.report_url = self.absolute(&view.report_url);
+        }
+        Ok(list)
+    }
+
+    pub async fn delete_scan(&self, scan_id: Uuid) -> Result<(), ClientError> {
+        let path = format!("/scans/{scan_id}");
+        let builder = self.http.delete(self.url(&path)).timeout(REQUEST_TIMEOUT);
+        self.send_raw(builder, &path).await.map(drop)
+    }
+
+    pub async fn keys(&self) -> Result<KeyList, ClientError> {
+        let path = "/account/keys";
+        let builder = self.http.get(self.url(path)).timeout(REQUEST_TIMEOUT);
+        self.send(builder, path).await
+    }
+
+    pub async fn create_key(&self) -> Result<CreatedKey, ClientError> {
+        let path = "/account/keys";
+        let builder = self.http.post(self.url(path)).timeout(REQUEST_TIMEOUT);
+        self.send(builder, path).await
+    }
+
+    pub async fn revoke_key(&self, key_id: Uuid) -> Result<(), ClientError> {
+        let path = format!("/account/keys/{key_id}");
+        let builder = self.http.delete(self.url(&path)).timeout(REQUEST_TIMEOUT);
+        self.send_raw(builder, &path).await.map(drop)
+    }
+
     pub async fn version(&self) -> Result<VersionInfo, ClientError> {
         let path = "/version";
         let builder = self.http.get(self.url(path)).timeout(VERSION_TIMEOUT);
@@ -346,6 +385,19 @@ impl ApiClient {
         builder: reqwest::RequestBuilder,
         path: &str,
     ) -> Result<T, ClientError> {
+        let body = self.send_raw(builder, path).await?;
+        decode_answer(&body).map_err(|error| ClientError::BadAnswer {
+            path: path.to_owned(),
+            reason: one_line(&error.to_string()),
+        })
+    }
+
+    /// Sends the request; a success's body as it came, a failure as the error it means.
+    async fn send_raw(
+        &self,
+        builder: reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<Vec<u8>, ClientError> {
         let response = builder
             .bearer_auth(&self.api_key)
             .send()
@@ -357,10 +409,7 @@ impl ApiClient {
             .await
             .map_err(|error| self.unreachable(&error))?;
         if status.is_success() {
-            return decode_answer(&body).map_err(|error| ClientError::BadAnswer {
-                path: path.to_owned(),
-                reason: one_line(&error.to_string()),
-            });
+            return Ok(body.to_vec());
         }
         let detail = match decode_answer::<ErrorBody>(&body) {
             Ok(parsed) => Some(parsed.error),

@@ -7,11 +7,15 @@
 
 mod capture_file;
 mod display;
+mod keys;
 mod login;
+mod open;
 mod outcome;
 mod progress;
 mod record;
 mod scan;
+mod scan_ref;
+mod scans;
 mod status;
 mod update;
 mod upload;
@@ -31,6 +35,7 @@ use crate::client::ApiClient;
 use crate::config::Config;
 use crate::exit::{one_line, Exit, Failure};
 use crate::scan::ScanArgs;
+use crate::scan_ref::ScanRef;
 use crate::update::UpdateCheck;
 
 #[derive(Debug, Parser)]
@@ -63,9 +68,9 @@ enum Command {
     Scan(ScanCommand),
     /// Show a scan's status.
     Status {
-        /// The scan id (a UUID).
-        #[arg(value_parser = parse_scan_id)]
-        id: Uuid,
+        /// The scan id (a UUID) or its report URL.
+        #[arg(value_name = "ID|URL", value_parser = ScanRef::parse)]
+        scan: ScanRef,
         /// Print one JSON object {scan_id, status, report_url} on stdout.
         #[arg(long)]
         json: bool,
@@ -95,9 +100,9 @@ enum Command {
     },
     /// Follow a scan's progress until it ends.
     Watch {
-        /// The scan id (a UUID).
-        #[arg(value_parser = parse_scan_id)]
-        id: Uuid,
+        /// The scan id (a UUID) or its report URL.
+        #[arg(value_name = "ID|URL", value_parser = ScanRef::parse)]
+        scan: ScanRef,
         /// Plain progress lines instead of the live display (for CI and logs).
         #[arg(long)]
         no_progress: bool,
@@ -105,12 +110,78 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List your scans, newest first.
+    Scans {
+        /// Only scans of this host, e.g. shop.example.
+        #[arg(long, value_name = "HOST")]
+        site: Option<String>,
+        /// Only scans in this status: created, processing, complete or errored.
+        #[arg(long)]
+        status: Option<String>,
+        /// How many scans to show (1 to 100; default 20).
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+        /// Continue after a previous page (the cursor `recon scans` printed).
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Print the page as JSON {scans, next_cursor} on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a scan and everything made from it: report, results, events, capture.
+    Delete {
+        /// The scan id (a UUID) or its report URL.
+        #[arg(value_name = "ID|URL", value_parser = ScanRef::parse)]
+        scan: ScanRef,
+    },
+    /// Open a scan's report in the browser (and print its URL).
+    Open {
+        /// The scan id (a UUID) or its report URL.
+        #[arg(value_name = "ID|URL", value_parser = ScanRef::parse)]
+        scan: ScanRef,
+        /// Print one JSON object {scan_id, status, report_url} on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Your API keys: list, create, revoke.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Print a shell completion script, e.g. `recon completions bash > ~/.local/share/bash-completion/completions/recon`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List the account's keys (never their values) with their last use.
+    List {
+        /// Print {keys: [...]} as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a key; it is printed this once, alone on stdout.
+    Create {
+        /// Print {id, key} as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by its id: the server refuses it at once.
+    Revoke {
+        #[arg(value_parser = parse_key_id)]
+        id: Uuid,
+    },
 }
 
 #[derive(Debug, Args)]
 struct ScanCommand {
-    /// The site to scan, e.g. https://shop.example (https:// is assumed when left out).
-    url: String,
+    /// The site to scan, e.g. https://shop.example (https:// is assumed when left out); with
+    /// --from-har it defaults to the HAR's first page.
+    #[arg(required_unless_present = "from_har")]
+    url: Option<String>,
     /// What data you are after, in your words, e.g. "product prices".
     #[arg(long, value_name = "TEXT")]
     intent: Option<String>,
@@ -193,7 +264,7 @@ async fn run(command: Command, allow_http: bool) -> Result<Exit, Failure> {
             })
             .await
         }
-        Command::Status { id, json } => status::run(id, json, allow_http).await,
+        Command::Status { scan, json } => status::run(scan, json, allow_http).await,
         Command::Login { server } => login::login(server, allow_http).await,
         Command::Logout => login::logout(),
         Command::Capture {
@@ -215,10 +286,38 @@ async fn run(command: Command, allow_http: bool) -> Result<Exit, Failure> {
             .await
         }
         Command::Watch {
-            id,
+            scan,
             no_progress,
             json,
-        } => watch::run(id, no_progress, json, allow_http).await,
+        } => watch::run(scan, no_progress, json, allow_http).await,
+        Command::Scans {
+            site,
+            status,
+            limit,
+            cursor,
+            json,
+        } => {
+            let args = scans::ListArgs {
+                site,
+                status,
+                limit,
+                cursor,
+                json,
+            };
+            scans::list(args, allow_http).await
+        }
+        Command::Delete { scan } => scans::delete(scan, allow_http).await,
+        Command::Open { scan, json } => open::run(scan, json, allow_http).await,
+        Command::Keys { command } => match command {
+            KeysCommand::List { json } => keys::list(json, allow_http).await,
+            KeysCommand::Create { json } => keys::create(json, allow_http).await,
+            KeysCommand::Revoke { id } => keys::revoke(id, allow_http).await,
+        },
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "recon", &mut std::io::stdout());
+            Ok(Exit::Complete)
+        }
     }
 }
 
@@ -237,9 +336,9 @@ fn usage_error_line(rendered: &str) -> String {
     format!("{} (see `recon --help`)", one_line(message))
 }
 
-fn parse_scan_id(text: &str) -> Result<Uuid, String> {
+fn parse_key_id(text: &str) -> Result<Uuid, String> {
     Uuid::parse_str(text.trim())
-        .map_err(|_| "not a scan id; scan ids are UUIDs such as 0b9e4c2e-…".to_owned())
+        .map_err(|_| "not a key id; `recon keys list` shows them (UUIDs)".to_owned())
 }
 
 /// `90`, `90s`, `2m`, `1h`: a whole number with an optional unit (seconds by default).
@@ -292,7 +391,7 @@ mod tests {
         );
         let error = Cli::try_parse_from(["recon", "status", "not-a-uuid"]).unwrap_err();
         let line = usage_error_line(&error.to_string());
-        assert!(line.contains("not a scan id"), "{line}");
+        assert!(line.contains("not a scan id or report URL"), "{line}");
         assert!(!line.contains('\n'));
     }
 

@@ -131,13 +131,18 @@ impl Outcome {
 }
 
 pub fn print_json(scan_id: Uuid, status: &str, report_url: &str) {
-    let result = JsonResult {
+    print_value(&JsonResult {
         scan_id,
         status,
         report_url,
-    };
-    // Serializing a struct of strings and a UUID cannot fail.
-    if let Ok(line) = serde_json::to_string(&result) {
+    });
+}
+
+/// One line of JSON on stdout: what `--json` prints. The value's strings came decoded
+/// terminal-safe from the server.
+pub fn print_value<T: Serialize>(value: &T) {
+    // Serializing plain data (strings, numbers, UUIDs, times) cannot fail.
+    if let Ok(line) = serde_json::to_string(value) {
         println!("{line}");
     }
 }

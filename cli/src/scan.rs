@@ -1,4 +1,4 @@
-//! `recon scan URL`: create the scan (which checks the key before anyone spends time
+//! `recon scan [URL]`: create the scan (which checks the key before anyone spends time
 //! browsing), record the site in Chrome or import a HAR file, upload the capture, follow the
 //! pipeline to its end.
 //!
@@ -30,7 +30,8 @@ const UPLOAD_ATTEMPTS: u64 = 3;
 pub struct ScanArgs {
     /// `--allow-http`: plain http to a server that is not this machine.
     pub allow_http: bool,
-    pub url: String,
+    /// The site; with `--from-har` it defaults to the HAR's first page.
+    pub url: Option<String>,
     pub intent: Option<String>,
     pub template: Option<String>,
     pub from_har: Option<PathBuf>,
@@ -43,12 +44,28 @@ pub struct ScanArgs {
 }
 
 pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
-    let target_url = parse_target(&args.url)?;
     // A bad HAR file is the user's to fix before anything reaches the server.
-    let imported = match &args.from_har {
-        Some(path) => Some(import_har(path, &target_url)?),
-        None => None,
-    };
+    let (target_url, imported) =
+        match (&args.url, &args.from_har) {
+            (Some(url), None) => (parse_target(url)?, None),
+            (Some(url), Some(path)) => {
+                let target_url = parse_target(url)?;
+                let capture = import_har(path, Some(&target_url))?;
+                (target_url, Some(capture))
+            }
+            (None, Some(path)) => {
+                let capture = import_har(path, None)?;
+                let target_url = capture.target_url.clone();
+                eprintln!(
+                    "scanning {target_url} (the first page of {})",
+                    path.display()
+                );
+                (target_url, Some(capture))
+            }
+            (None, None) => return Err(Failure::usage(
+                "give the site to scan (recon scan URL) or a HAR file (recon scan --from-har FILE)",
+            )),
+        };
 
     let (client, update) = crate::connect(args.allow_http)?;
     let created = client
@@ -126,7 +143,7 @@ pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
     outcome.finish(args.json)
 }
 
-fn import_har(path: &std::path::Path, target_url: &str) -> Result<Capture, Failure> {
+fn import_har(path: &std::path::Path, target_url: Option<&str>) -> Result<Capture, Failure> {
     let import = har::import_file(path, target_url)?;
     for warning in import.warnings.iter().take(SHOWN_WARNINGS) {
         eprintln!("recon: warning: {warning}");

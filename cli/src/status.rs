@@ -1,13 +1,13 @@
-//! `recon status ID`: one look at a scan, briefly or as JSON.
-
-use recon_contracts::ScanView;
-use uuid::Uuid;
+//! `recon status ID|URL`: one look at a scan, briefly or as JSON.
 
 use crate::exit::{Exit, Failure};
 use crate::outcome::print_json;
+use crate::scan_ref::ScanRef;
+use recon_contracts::ScanView;
 
-pub async fn run(scan_id: Uuid, json: bool, allow_http: bool) -> Result<Exit, Failure> {
+pub async fn run(scan: ScanRef, json: bool, allow_http: bool) -> Result<Exit, Failure> {
     let (client, update) = crate::connect(allow_http)?;
+    let scan_id = scan.resolve(&client).await?;
     let view = client.scan(scan_id).await?;
     if json {
         print_json(view.id, view.status.as_str(), &view.report_url);
@@ -48,6 +48,7 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
     use recon_contracts::ScanStatus;
+    use uuid::Uuid;
 
     #[test]
     fn a_scan_reads_as_aligned_lines() {

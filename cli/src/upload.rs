@@ -157,10 +157,15 @@ mod tests {
 
     #[test]
     fn the_upload_is_the_capture_gzipped() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/demo.har");
-        let capture = crate::har::import_file(&path, "https://demo-shop.recon.test/")
-            .unwrap()
-            .capture;
+        // The fixture's bytes are compiled in: no path that a shared target dir could make stale.
+        let bytes = include_bytes!("../../tests/fixtures/demo.har");
+        let capture = crate::har::import_bytes(
+            bytes,
+            Path::new("demo.har"),
+            "https://demo-shop.recon.test/",
+        )
+        .unwrap()
+        .capture;
         let prepared = prepare(&capture).unwrap();
         let mut json = Vec::new();
         flate2::read::GzDecoder::new(prepared.gzipped.as_slice())

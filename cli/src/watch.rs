@@ -1,20 +1,20 @@
-//! `recon watch ID`: follow a scan's pipeline from its first event to its end, the same way
+//! `recon watch ID|URL`: follow a scan's pipeline from its first event to its end, the same way
 //! `recon scan` does after the upload.
-
-use uuid::Uuid;
 
 use crate::display::Display;
 use crate::exit::{Exit, Failure};
 use crate::outcome::Outcome;
 use crate::progress::Follower;
+use crate::scan_ref::ScanRef;
 
 pub async fn run(
-    scan_id: Uuid,
+    scan: ScanRef,
     no_progress: bool,
     json: bool,
     allow_http: bool,
 ) -> Result<Exit, Failure> {
     let (client, update) = crate::connect(allow_http)?;
+    let scan_id = scan.resolve(&client).await?;
     let mut display = Display::for_flags(no_progress);
     let follower = Follower::new(&client, scan_id);
     let end = tokio::select! {

@@ -2,6 +2,8 @@
 //! REST bodies of the api, the MessagePack messages stages pass over NATS, the progress events,
 //! and the stage results that make up the report. The CLI and the server share nothing else.
 
+pub mod accounts;
+pub mod admin;
 pub mod api;
 pub mod capture;
 pub mod capture_bounds;
@@ -12,8 +14,10 @@ pub mod messages;
 pub mod names;
 pub mod quota;
 pub mod report;
+pub mod text_table;
 pub mod version;
 
+pub use accounts::*;
 pub use api::*;
 pub use capture::*;
 pub use capture_bounds::{CaptureBounds, Limit, LimitExceeded};

@@ -16,7 +16,7 @@ pub fn recon_command(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Comman
         .env_clear()
         .env("HOME", home)
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(crate::crate_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -5,13 +5,17 @@
 
 pub mod canaries;
 pub mod capture_site;
+pub mod chart;
 pub mod cli;
+pub mod exposition;
 pub mod fixtures;
+pub mod headless;
 pub mod hostile;
 pub mod hostile_server;
 pub mod lamp_shop;
 pub mod logging_site;
 mod nats_server;
+pub mod promql;
 pub mod protected_site;
 pub mod proxy;
 pub mod real_corpus;
@@ -28,6 +32,15 @@ pub use shared_stack::{SharedStack, SharedWorld};
 pub use stack::{TestStack, UNMETERED_QUOTAS};
 pub use stack_traces::StackTraces;
 pub use websocket::{connect_events, read_until_closed, websocket_events, EventSocket};
+
+/// This crate's directory (`tests/`). Read at run time first (cargo test sets it): a target dir
+/// shared by two checkouts may hold a test binary built in the other one, whose compile-time
+/// path no longer exists.
+pub fn crate_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).
 pub fn free_port() -> u16 {

@@ -30,16 +30,16 @@ impl StarterSite {
     pub async fn start(bearer: &str) -> StarterSite {
         let python = crate::harness_env("RECON_TEST_PYTHON");
         let port = crate::free_port();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/paginating_site.py");
+        let script = crate::crate_dir().join("fixtures/paginating_site.py");
         let mut child = Command::new(&python)
-            .arg(script)
+            .arg(&script)
             .arg(port.to_string())
             .arg(bearer)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {python} {script}: {err}"));
+            .unwrap_or_else(|err| panic!("cannot start {python} {}: {err}", script.display()));
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;

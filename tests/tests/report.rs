@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chromiumoxide::cdp::browser_protocol::browser::{
@@ -12,18 +11,10 @@ use chromiumoxide::cdp::browser_protocol::browser::{
 use chromiumoxide::cdp::browser_protocol::emulation::{
     SetDeviceMetricsOverrideParams, SetFocusEmulationEnabledParams,
 };
-use chromiumoxide::cdp::browser_protocol::log::{
-    EnableParams as LogEnable, EventEntryAdded, LogEntryLevel,
-};
-use chromiumoxide::cdp::browser_protocol::network::EventRequestWillBeSent;
-use chromiumoxide::cdp::js_protocol::runtime::{
-    ConsoleApiCalledType, EvaluateParams, EventConsoleApiCalled, EventExceptionThrown,
-};
 use chromiumoxide::page::ScreenshotParams;
-use chromiumoxide::{Browser, BrowserConfig, Page};
-use futures::StreamExt;
 use recon_contracts::{Capture, Detection, Header, RequestRecord, ResourceType, Synthesis};
 use recon_synthesis::{synthesize, SynthesisInputs};
+use recon_tests::headless::{eval, wait_for, Headless};
 use recon_tests::{fixtures, harness_env, starter_site, TestStack};
 use serde_json::Value;
 use tokio::process::Command;
@@ -259,86 +250,6 @@ fn large_capture(count: usize) -> Capture {
     capture
 }
 
-struct PageEvents {
-    requests: Arc<Mutex<Vec<String>>>,
-    errors: Arc<Mutex<Vec<String>>>,
-}
-
-async fn listen(page: &Page) -> PageEvents {
-    let requests = Arc::new(Mutex::new(Vec::new()));
-    let errors = Arc::new(Mutex::new(Vec::new()));
-    let mut sent = page
-        .event_listener::<EventRequestWillBeSent>()
-        .await
-        .unwrap();
-    let mut console = page
-        .event_listener::<EventConsoleApiCalled>()
-        .await
-        .unwrap();
-    let mut thrown = page.event_listener::<EventExceptionThrown>().await.unwrap();
-    let mut logged = page.event_listener::<EventEntryAdded>().await.unwrap();
-    page.execute(LogEnable::default()).await.unwrap();
-    let seen = requests.clone();
-    tokio::spawn(async move {
-        while let Some(event) = sent.next().await {
-            seen.lock().unwrap().push(event.request.url.clone());
-        }
-    });
-    let (e1, e2, e3) = (errors.clone(), errors.clone(), errors.clone());
-    tokio::spawn(async move {
-        while let Some(event) = console.next().await {
-            if matches!(
-                event.r#type,
-                ConsoleApiCalledType::Error | ConsoleApiCalledType::Assert
-            ) {
-                e1.lock()
-                    .unwrap()
-                    .push(format!("console: {:?}", event.args));
-            }
-        }
-    });
-    tokio::spawn(async move {
-        while let Some(event) = thrown.next().await {
-            e2.lock()
-                .unwrap()
-                .push(format!("exception: {:?}", event.exception_details));
-        }
-    });
-    tokio::spawn(async move {
-        while let Some(event) = logged.next().await {
-            if event.entry.level == LogEntryLevel::Error {
-                e3.lock()
-                    .unwrap()
-                    .push(format!("log: {}", event.entry.text));
-            }
-        }
-    });
-    PageEvents { requests, errors }
-}
-
-async fn eval<T: serde::de::DeserializeOwned>(page: &Page, expression: &str) -> T {
-    let params = EvaluateParams::builder()
-        .expression(expression)
-        .await_promise(true)
-        .build()
-        .unwrap();
-    page.evaluate_expression(params)
-        .await
-        .unwrap_or_else(|err| panic!("evaluating {expression}: {err}"))
-        .into_value()
-        .unwrap_or_else(|err| panic!("value of {expression}: {err}"))
-}
-
-async fn wait_for(page: &Page, expression: &str) {
-    for _ in 0..100 {
-        if eval::<bool>(page, expression).await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("never true: {expression}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_2000_request_report_renders_in_headless_chromium_and_copies_code() {
     let stack = TestStack::start().await;
@@ -403,22 +314,9 @@ async fn a_2000_request_report_renders_in_headless_chromium_and_copies_code() {
         "the report has starter code to copy"
     );
 
-    let chrome = harness_env("RECON_TEST_CHROME");
-    let profile = tempfile::TempDir::new().unwrap();
-    let config = BrowserConfig::builder()
-        .chrome_executable(chrome)
-        .new_headless_mode()
-        .no_sandbox()
-        .user_data_dir(profile.path())
-        .window_size(1280, 900)
-        .arg("--disable-gpu")
-        .arg("--no-first-run")
-        .build()
-        .unwrap();
-    let (mut browser, mut handler) = Browser::launch(config).await.unwrap();
-    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
-    let page = browser.new_page("about:blank").await.unwrap();
-    let events = listen(&page).await;
+    let chromium = Headless::launch().await;
+    let (page, events) = chromium.page().await;
+    let browser = &chromium.browser;
     let origin = stack.api.clone();
     for name in ["clipboard-read", "clipboard-write"] {
         let permission = PermissionDescriptor::builder()
@@ -541,8 +439,6 @@ async fn a_2000_request_report_renders_in_headless_chromium_and_copies_code() {
     }
     eprintln!("Chromium saw {} request(s): {requests:?}", requests.len());
 
-    browser.close().await.ok();
-    browser.wait().await.ok();
-    driver.abort();
+    chromium.close().await;
     stack.stop().await;
 }

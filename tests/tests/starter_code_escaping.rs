@@ -96,7 +96,7 @@ fn python_code_keeps_hostile_text_in_strings_and_comments_and_compiles() {
             files.push(file);
         }
     }
-    let checker = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/python_token_check.py");
+    let checker = recon_tests::crate_dir().join("tools/python_token_check.py");
     let output = run_ok(
         Command::new(harness_env("RECON_TEST_PYTHON"))
             .arg(checker)
@@ -394,7 +394,7 @@ fn rust_code_for_hostile_captures_compiles() {
         std::fs::remove_dir_all(&source).unwrap();
     }
     std::fs::create_dir_all(&source).unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/snippet-crate");
+    let fixture = recon_tests::crate_dir().join("fixtures/snippet-crate");
     for file in ["Cargo.toml", "Cargo.lock"] {
         std::fs::copy(fixture.join(file), crate_dir.join(file)).unwrap();
     }

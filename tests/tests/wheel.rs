@@ -29,7 +29,7 @@ fn venv_tool(python: &str, name: &str) -> PathBuf {
 }
 
 fn build_wheel(python: &str, out: &Path) -> (PathBuf, Duration) {
-    let cli_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli");
+    let cli_dir = recon_tests::crate_dir().join("../cli");
     let mut maturin = Command::new(venv_tool(python, "maturin"));
     maturin
         .args(["build", "--profile", "dist", "--locked", "--out"])

@@ -108,9 +108,16 @@ fn content_type(file: &Path) -> &'static str {
 mod tests {
     use super::*;
 
+    fn demo_root() -> PathBuf {
+        crate::paths::Paths::discover()
+            .expect("paths")
+            .repo
+            .join("tests/fixtures/demo-site")
+    }
+
     #[test]
     fn paths_stay_inside_the_site() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/demo-site");
+        let root = demo_root();
         assert!(resolve(&root, "/").is_some());
         assert!(resolve(&root, "/graphql").is_some());
         assert!(resolve(&root, "/api/products/list.json").is_some());
@@ -121,7 +128,7 @@ mod tests {
 
     #[test]
     fn the_site_answers_over_http() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/demo-site");
+        let root = demo_root();
         let site = serve(&root).unwrap();
         assert_eq!(crate::http::get_status(&site.url).unwrap(), 200);
         let missing = format!("{}nope", site.url);

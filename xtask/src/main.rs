@@ -9,6 +9,7 @@ mod helm;
 mod http;
 mod install;
 mod nats;
+mod npm;
 mod paths;
 mod postgres;
 mod process;
@@ -30,9 +31,11 @@ usage: cargo xtask <command>
                     (restarts the server when already up) and write target/recon-dev/env
   stack down        stop them (data under target/recon-dev is kept)
   deps              install what the commands need (Debian packages, the Python venv)
-  bench [--quick] [SECTION...]
+  bench [--quick] [--record] [SECTION...]
                     build release binaries and print the benchmark table (sections: upload,
-                    events, pipeline, scaling, versus, startup; all by default)
+                    hostile, events, pipeline, scaling, fairness, versus, startup; all by
+                    default); exits 1 when a target is missed; --record (a full run only)
+                    writes the table and the machine it ran on to BENCHMARKS.md
   fuzz [--seconds N] [TARGET...]
                     build the cargo-fuzz targets under fuzz/ and run each for N seconds (default 10)
 ";

@@ -70,7 +70,8 @@ fn run_inner(paths: &Paths, cargo_test_args: &[&str], tally: &mut Tally) -> Resu
         .env("RECON_TEST_CHROME", &tools.chromium)
         .env("RECON_TEST_HELM", &tools.helm)
         .env("RECON_TEST_ACTIONLINT", &tools.actionlint)
-        .env("RECON_TEST_KUBERNETES_VALIDATE", &tools.kubernetes_validate);
+        .env("RECON_TEST_KUBERNETES_VALIDATE", &tools.kubernetes_validate)
+        .env("RECON_TEST_PROMTOOL", &tools.promtool);
     let (status, counted) = tally::run_counting(&mut cargo)?;
     *tally = counted;
     drop(postgres);

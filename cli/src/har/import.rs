@@ -37,6 +37,8 @@ pub enum HarError {
     },
     #[error("{} holds no HTTP requests to import", path.display())]
     Empty { path: PathBuf },
+    #[error("{} names no page to scan: give the site's URL (recon scan URL --from-har FILE)", path.display())]
+    NoSite { path: PathBuf },
 }
 
 /// A HAR file turned into a capture, with what had to be left out.
@@ -49,17 +51,22 @@ pub struct Import {
     pub warnings: Vec<String>,
 }
 
-/// Reads and imports `path`; `target_url` is the URL the user asked to scan.
-pub fn import_file(path: &Path, target_url: &str) -> Result<Import, HarError> {
+/// Reads and imports `path`; `target_url` is the URL the user asked to scan, or `None` for the
+/// site the HAR was recorded on (its first page; see [`first_page`]).
+pub fn import_file(path: &Path, target_url: Option<&str>) -> Result<Import, HarError> {
     let bytes = std::fs::read(path).map_err(|source| HarError::Unreadable {
         path: path.to_owned(),
         source,
     })?;
-    import_bytes(&bytes, path, target_url)
+    import(&bytes, path, target_url)
 }
 
 /// Imports the HAR text in `bytes`; `path` only names the file in errors and warnings.
 pub fn import_bytes(bytes: &[u8], path: &Path, target_url: &str) -> Result<Import, HarError> {
+    import(bytes, path, Some(target_url))
+}
+
+fn import(bytes: &[u8], path: &Path, target_url: Option<&str>) -> Result<Import, HarError> {
     let not_har = |reason: String| HarError::NotHar {
         path: path.to_owned(),
         reason,
@@ -110,6 +117,13 @@ pub fn import_bytes(bytes: &[u8], path: &Path, target_url: &str) -> Result<Impor
         .iter()
         .map(|request| request.timing.started_at_ms + request.timing.duration_ms.unwrap_or(0.0))
         .fold(started_at_ms, f64::max);
+    let target_url = match target_url {
+        Some(target_url) => target_url.to_owned(),
+        None => first_page(&pages, &importer.requests).ok_or_else(|| HarError::NoSite {
+            path: path.to_owned(),
+        })?,
+    };
+    let target_url = target_url.as_str();
     let browser = log
         .browser
         .filter(|browser| !browser.name.trim().is_empty())
@@ -152,6 +166,26 @@ pub fn import_bytes(bytes: &[u8], path: &Path, target_url: &str) -> Result<Impor
         skipped: importer.skipped,
         warnings,
     })
+}
+
+/// The site a HAR file was recorded on: its first page's URL, else its first document request,
+/// else its first request (http or https only).
+fn first_page(pages: &[Page], requests: &[RequestRecord]) -> Option<String> {
+    let web = |url: &str| is_http_url(url);
+    let mut requests: Vec<&RequestRecord> = requests.iter().filter(|r| web(&r.url)).collect();
+    requests.sort_by(|a, b| a.timing.started_at_ms.total_cmp(&b.timing.started_at_ms));
+    pages
+        .iter()
+        .map(|page| page.url.as_str())
+        .find(|url| web(url))
+        .or_else(|| {
+            requests
+                .iter()
+                .find(|r| r.resource_type == ResourceType::Document)
+                .map(|r| r.url.as_str())
+        })
+        .or_else(|| requests.first().map(|r| r.url.as_str()))
+        .map(str::to_owned)
 }
 
 #[derive(Default)]
@@ -721,7 +755,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_named() {
-        let missing = import_file(Path::new("/nonexistent/x.har"), TARGET).unwrap_err();
+        let missing = import_file(Path::new("/nonexistent/x.har"), Some(TARGET)).unwrap_err();
         assert!(missing
             .to_string()
             .starts_with("cannot read HAR file /nonexistent/x.har:"));
@@ -766,5 +800,26 @@ mod tests {
             body,
             "event=%7B%22n%22%3A1%2C%22type%22%3A%22mounted%22%7D&page=2"
         );
+    }
+
+    #[test]
+    fn without_a_url_the_site_is_the_first_page_or_else_the_first_request() {
+        let demo = import_file(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/demo.har"),
+            None,
+        )
+        .unwrap();
+        // Its first page, where its first document landed after the redirect.
+        assert_eq!(demo.capture.target_url, "https://demo-shop.recon.test/en/");
+        let no_pages = har(&[
+            get_entry("https://api.shop.test/items", r#"{"size": 0}"#),
+            get_entry("https://shop.test/late", r#"{"size": 0}"#),
+        ]
+        .join(","));
+        let imported = import(no_pages.as_bytes(), Path::new("t.har"), None).unwrap();
+        assert_eq!(imported.capture.target_url, "https://api.shop.test/items");
+        let empty = har("");
+        let error = import(empty.as_bytes(), Path::new("t.har"), None).unwrap_err();
+        assert!(matches!(error, HarError::Empty { .. }), "{error}");
     }
 }

@@ -1,7 +1,9 @@
 //! Records every request's latency by route pattern and status, and counts requests by the CLI
 //! version in their User-Agent. The User-Agent is the client's to choose, so only released
 //! versions become a label: numbered like a release, no newer than the latest one advertised,
-//! and at most [`MAX_VERSION_LABELS`] of them; everything else counts as `other`.
+//! and at most [`MAX_VERSION_LABELS`] of them; everything else counts as `other`. The same
+//! label, with the account the request's key belongs to, goes to the version tally that the
+//! admin's version banner reads.
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -12,14 +14,18 @@ use axum::response::Response;
 use recon_contracts::version::SemVer;
 use recon_runtime::metrics::{metrics, HttpLabels, VersionLabels};
 
+use crate::auth::AccountSlot;
 use crate::AppState;
+
+/// The 0.2.x CLIs' endpoint, whose callers the version banner counts apart.
+const LEGACY_ROUTE: &str = "/scans/{id}/complete";
 
 /// The most distinct versions ever labelled: a bound on the series however many releases below
 /// the latest someone claims to run.
 pub const MAX_VERSION_LABELS: usize = 64;
 const OTHER: &str = "other";
 
-pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn record(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
     let route = request
@@ -36,9 +42,15 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let version = version_label(&SEEN, announced, latest);
     metrics()
         .client_requests
-        .get_or_create(&VersionLabels { version })
+        .get_or_create(&VersionLabels {
+            version: version.clone(),
+        })
         .inc();
+    let account = AccountSlot::default();
+    request.extensions_mut().insert(account.clone());
+    let legacy = route == LEGACY_ROUTE;
     let response = next.run(request).await;
+    state.version_tally.count(version, account.get(), legacy);
     metrics().observe_http(
         HttpLabels {
             method,

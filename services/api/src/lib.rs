@@ -2,6 +2,7 @@
 //! version and health. Built zero2prod-style: `Application::build` binds first (port 0 in
 //! tests) and reports the real address.
 
+mod admin;
 mod auth;
 mod body;
 mod client_version;
@@ -16,6 +17,7 @@ mod routes;
 mod serve;
 mod socket_leases;
 mod state;
+mod version_tally;
 
 use std::net::SocketAddr;
 
@@ -74,6 +76,9 @@ impl Application {
             shutdown.clone(),
         );
         state.socket_leases.spawn_renewal(shutdown.clone());
+        state
+            .version_tally
+            .spawn_flusher(state.deps.db.clone(), shutdown.clone());
         let http = state.settings.http.clone();
         let grace = state.deps.pipeline.shutdown_grace;
         let app = routes::router(state);

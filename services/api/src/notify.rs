@@ -2,6 +2,9 @@
 //! `NOTIFY scan_events, '<scan id>'` on commit; only the sockets following that scan wake up.
 //! Notifications sent while the listener is disconnected are lost, so every socket re-reads
 //! once each time the listener has (re)connected: a socket never polls, yet misses nothing.
+//! The same channel carries key revocations (`revoked:<key id>`): the sockets opened with that
+//! key end at once. A socket that may have missed one (a reconnect, a burst it lagged behind)
+//! checks its key in the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,12 +12,14 @@ use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Pause before connecting again after the listener failed.
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+/// Revocations a socket may fall behind by before it checks its key instead.
+const REVOCATION_BACKLOG: usize = 64;
 
 /// Who is waiting for which scan's events.
 #[derive(Clone)]
@@ -27,6 +32,8 @@ struct Inner {
     scans: Mutex<HashMap<Uuid, (watch::Sender<u64>, usize)>>,
     /// Bumped each time the listener (re)connects: everyone re-reads.
     resync: watch::Sender<u64>,
+    /// Keys revoked while this process listens.
+    revoked: broadcast::Sender<Uuid>,
     /// Cancelled when the listener stops for good (shutdown).
     stopped: CancellationToken,
 }
@@ -36,6 +43,10 @@ struct Inner {
 pub enum Wake {
     /// The scan may have new events: read them.
     News,
+    /// Notifications may have been missed: read, and check that the key is still active.
+    Resync,
+    /// The socket's key was revoked.
+    Revoked,
     /// The listener has stopped for good: the process is shutting down.
     Stopped,
 }
@@ -46,13 +57,15 @@ impl Wakeups {
             inner: Arc::new(Inner {
                 scans: Mutex::new(HashMap::new()),
                 resync: watch::Sender::new(0),
+                revoked: broadcast::Sender::new(REVOCATION_BACKLOG),
                 stopped: CancellationToken::new(),
             }),
         }
     }
 
-    /// Starts following `scan_id` until the subscription is dropped.
-    pub fn subscribe(&self, scan_id: Uuid) -> Subscription {
+    /// Starts following `scan_id` for a socket opened with `key_id`, until the subscription is
+    /// dropped.
+    pub fn subscribe(&self, scan_id: Uuid, key_id: Uuid) -> Subscription {
         let mut scans = self.scans();
         let (sender, followers) = scans
             .entry(scan_id)
@@ -62,6 +75,8 @@ impl Wakeups {
             scan_id,
             scan: sender.subscribe(),
             resync: self.inner.resync.subscribe(),
+            key_id,
+            revoked: self.inner.revoked.subscribe(),
             wakeups: self.clone(),
         }
     }
@@ -71,6 +86,12 @@ impl Wakeups {
         if let Some((sender, _)) = self.scans().get(&scan_id) {
             sender.send_modify(|count| *count = count.wrapping_add(1));
         }
+    }
+
+    /// Ends the sockets opened with `key_id`, if any.
+    fn revoke(&self, key_id: Uuid) {
+        // No receiver means no socket: nothing to end.
+        let _ = self.inner.revoked.send(key_id);
     }
 
     /// Wakes every socket.
@@ -93,6 +114,8 @@ pub struct Subscription {
     scan_id: Uuid,
     scan: watch::Receiver<u64>,
     resync: watch::Receiver<u64>,
+    key_id: Uuid,
+    revoked: broadcast::Receiver<Uuid>,
     wakeups: Wakeups,
 }
 
@@ -108,11 +131,18 @@ impl Subscription {
     /// Waits for the first wake-up after the last [`Self::mark_seen`].
     pub async fn changed(&mut self) -> Wake {
         let stopped = self.wakeups.inner.stopped.clone();
-        tokio::select! {
-            // The senders live as long as this subscription, so these never fail.
-            _ = self.scan.changed() => Wake::News,
-            _ = self.resync.changed() => Wake::News,
-            _ = stopped.cancelled() => Wake::Stopped,
+        loop {
+            tokio::select! {
+                // The senders live as long as this subscription, so these never fail.
+                _ = self.scan.changed() => return Wake::News,
+                _ = self.resync.changed() => return Wake::Resync,
+                revoked = self.revoked.recv() => match revoked {
+                    Ok(key_id) if key_id == self.key_id => return Wake::Revoked,
+                    Ok(_) => continue,
+                    Err(_) => return Wake::Resync,
+                },
+                _ = stopped.cancelled() => return Wake::Stopped,
+            }
         }
     }
 }
@@ -177,8 +207,11 @@ async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 /// Forwards notifications until the connection is lost (`Ok`, already reconnected) or fails.
 async fn receive(listener: &mut PgListener, wakeups: &Wakeups) -> Result<(), sqlx::Error> {
     while let Some(notification) = listener.try_recv().await? {
-        if let Ok(scan_id) = notification.payload().parse::<Uuid>() {
+        let payload = notification.payload();
+        if let Ok(scan_id) = payload.parse::<Uuid>() {
             wakeups.notify(scan_id);
+        } else if let Some(key_id) = recon_runtime::db::keys::revoked_key(payload) {
+            wakeups.revoke(key_id);
         }
     }
     Ok(())
@@ -198,7 +231,7 @@ mod tests {
     async fn only_the_notified_scan_wakes() {
         let wakeups = Wakeups::new();
         let (mine, other) = (Uuid::new_v4(), Uuid::new_v4());
-        let mut subscription = wakeups.subscribe(mine);
+        let mut subscription = wakeups.subscribe(mine, Uuid::new_v4());
         subscription.mark_seen();
         wakeups.notify(other);
         assert!(!wakes(&mut subscription).await);
@@ -211,7 +244,7 @@ mod tests {
     async fn a_notification_during_the_read_is_not_lost() {
         let wakeups = Wakeups::new();
         let scan = Uuid::new_v4();
-        let mut subscription = wakeups.subscribe(scan);
+        let mut subscription = wakeups.subscribe(scan, Uuid::new_v4());
         subscription.mark_seen();
         // …the socket reads its events here, and meanwhile the recorder commits one more.
         wakeups.notify(scan);
@@ -221,8 +254,8 @@ mod tests {
     #[tokio::test]
     async fn a_resync_wakes_everyone_and_a_stop_ends_the_wait() {
         let wakeups = Wakeups::new();
-        let mut first = wakeups.subscribe(Uuid::new_v4());
-        let mut second = wakeups.subscribe(Uuid::new_v4());
+        let mut first = wakeups.subscribe(Uuid::new_v4(), Uuid::new_v4());
+        let mut second = wakeups.subscribe(Uuid::new_v4(), Uuid::new_v4());
         first.mark_seen();
         second.mark_seen();
         wakeups.resync();
@@ -232,12 +265,26 @@ mod tests {
         assert_eq!(first.changed().await, Wake::Stopped);
     }
 
+    #[tokio::test]
+    async fn a_revocation_ends_only_the_sockets_of_that_key() {
+        let wakeups = Wakeups::new();
+        let (revoked_key, other_key) = (Uuid::new_v4(), Uuid::new_v4());
+        let scan = Uuid::new_v4();
+        let mut of_revoked = wakeups.subscribe(scan, revoked_key);
+        let mut of_other = wakeups.subscribe(scan, other_key);
+        of_revoked.mark_seen();
+        of_other.mark_seen();
+        wakeups.revoke(revoked_key);
+        assert_eq!(of_revoked.changed().await, Wake::Revoked);
+        assert!(!wakes(&mut of_other).await);
+    }
+
     #[test]
     fn the_last_subscription_gone_forgets_the_scan() {
         let wakeups = Wakeups::new();
         let scan = Uuid::new_v4();
-        let first = wakeups.subscribe(scan);
-        let second = wakeups.subscribe(scan);
+        let first = wakeups.subscribe(scan, Uuid::new_v4());
+        let second = wakeups.subscribe(scan, Uuid::new_v4());
         drop(first);
         assert_eq!(wakeups.scans().len(), 1);
         drop(second);

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::ingest::Decoder;
 use crate::notify::Wakeups;
 use crate::socket_leases::SocketLeases;
+use crate::version_tally::VersionTally;
 use crate::ApiSettings;
 
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct AppState {
     /// This replica's open WebSockets, as the quota counts them.
     pub socket_leases: SocketLeases,
     pub decoder: Decoder,
+    /// Requests per CLI version and account, on their way to the version banner.
+    pub version_tally: VersionTally,
 }
 
 impl AppState {
@@ -31,6 +34,7 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').into(),
             wakeups: Wakeups::new(),
             decoder: Decoder::new(),
+            version_tally: VersionTally::default(),
         }
     }
 

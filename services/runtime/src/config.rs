@@ -155,6 +155,8 @@ pub struct ValidationSettings {
 pub struct RetentionSettings {
     /// The raw capture (live cookies and tokens) is deleted this long after its scan ends.
     pub raw_capture_grace: Duration,
+    /// Ended scans (report, results, events, blobs) are deleted this long after they ended.
+    pub report_retention: Duration,
 }
 
 impl Default for ValidationSettings {
@@ -176,6 +178,7 @@ impl Default for RetentionSettings {
     fn default() -> Self {
         RetentionSettings {
             raw_capture_grace: Duration::from_secs(600),
+            report_retention: Duration::from_secs(90 * 86_400),
         }
     }
 }
@@ -354,6 +357,11 @@ impl ServerConfig {
                 "RECON_RAW_CAPTURE_GRACE_SECS",
                 RetentionSettings::default().raw_capture_grace,
             )?,
+            report_retention: days(
+                &get,
+                "RECON_REPORT_RETENTION_DAYS",
+                RetentionSettings::default().report_retention,
+            )?,
         };
         let version_defaults = VersionPolicy::default();
         let versions = VersionPolicy {
@@ -525,6 +533,22 @@ fn seconds(
         variable,
         problem: format!("{value} is not a valid number of seconds"),
     })
+}
+
+/// A positive number of days (fractions allowed, so a test can say minutes).
+fn days(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let value: f64 = parse_or(get, variable, Some(default.as_secs_f64() / 86_400.0))?;
+    match Duration::try_from_secs_f64(value * 86_400.0) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(ConfigError {
+            variable,
+            problem: format!("{value} is not a positive number of days"),
+        }),
+    }
 }
 
 fn positive_seconds(

@@ -2,6 +2,7 @@
 //! the blob store, the secrets store, and the generic stage loop with its `step` guard.
 //! Stage crates contribute a plain function; everything that moves data lives here.
 
+pub mod admin_reports;
 pub mod aws;
 pub mod blob;
 pub mod codec;

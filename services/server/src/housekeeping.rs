@@ -1,10 +1,14 @@
-//! Periodic work beside the roles: the orphan sweep, the pruning of quota usage no window counts
-//! any more, and the scans-by-status gauge (with the api role), and the consumer-lag gauge of
-//! every consumer this process pulls from.
+//! Periodic work beside the roles: the orphan sweep (each sweep that marked scans errored is
+//! recorded for the admin page), report retention (ended scans older than
+//! `RECON_REPORT_RETENTION_DAYS` are deleted with everything made from them), the pruning of
+//! quota usage no window counts any more and of expired admin sessions, and the
+//! scans-by-status gauge (with the api role), and the consumer-lag gauge of every consumer this
+//! process pulls from.
 
 use std::time::Duration;
 
 use recon_contracts::names;
+use recon_runtime::db;
 use recon_runtime::metrics::{metrics, ConsumerLabels, StatusLabels};
 use recon_runtime::stage::Deps;
 use recon_runtime::sweep;
@@ -14,19 +18,36 @@ use crate::Role;
 
 const LAG_SAMPLE_EVERY: Duration = Duration::from_secs(15);
 
-/// The sweep at start-up and then every `sweep_interval`; the pruning and scans gauge with it.
+/// The sweep at start-up and then every `sweep_interval`; retention, the pruning and the scans
+/// gauge with it.
 pub async fn run_sweeper(deps: Deps, shutdown: CancellationToken) {
     let every = deps.pipeline.sweep_interval;
     loop {
         match sweep::sweep_orphans(&deps.db, &deps.bus, deps.pipeline.orphan_after).await {
             Ok(swept) if !swept.is_empty() => {
-                tracing::warn!(count = swept.len(), "orphan sweep marked scans errored")
+                tracing::warn!(count = swept.len(), "orphan sweep marked scans errored");
+                if let Err(err) = db::orphan_sweeps::record(&deps.db, swept.len()).await {
+                    tracing::warn!(error = %err, "cannot record the orphan sweep");
+                }
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "orphan sweep failed; will retry"),
         }
+        let retention = deps.retention.report_retention;
+        match db::scan_deletion::sweep_expired(&deps.db, deps.blob.as_ref(), retention).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(
+                deleted,
+                retention_days = retention.as_secs_f64() / 86_400.0,
+                "report retention deleted ended scans"
+            ),
+            Err(err) => tracing::warn!(error = %err, "report retention failed; will retry"),
+        }
         if let Err(err) = recon_runtime::quota::prune(&deps.db).await {
             tracing::warn!(error = %err, "cannot prune old quota usage; will retry");
+        }
+        if let Err(err) = db::admin_sessions::prune(&deps.db).await {
+            tracing::warn!(error = %err, "cannot prune expired admin sessions; will retry");
         }
         sample_scans(&deps).await;
         tokio::select! {

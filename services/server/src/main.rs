@@ -1,5 +1,7 @@
 //! `recon-server --target all|<role>[,<role>…]`, `recon-server migrate`,
-//! `recon-server admin create-key --account NAME`.
+//! `recon-server admin create-key|keys|versions|accounts|scans …`.
+
+mod admin_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -28,16 +30,7 @@ enum Command {
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]
-        command: AdminCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum AdminCommand {
-    /// Create an API key (and the account if needed); prints the key alone on stdout.
-    CreateKey {
-        #[arg(long)]
-        account: String,
+        command: admin_cli::AdminCommand,
     },
 }
 
@@ -66,18 +59,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
-        Some(Command::Admin {
-            command: AdminCommand::CreateKey { account },
-        }) => {
-            let account = account.trim();
-            anyhow::ensure!(!account.is_empty(), "--account must not be empty");
-            let pool = db::connect(&config.database_url)?;
-            let key = db::accounts::create_key(&pool, account)
-                .await
-                .context("cannot create the key (are the migrations applied?)")?;
-            println!("{key}");
-            Ok(())
-        }
+        Some(Command::Admin { command }) => admin_cli::run(command, &config).await,
         None => serve(&cli.target, config).await,
     }
 }

@@ -14,7 +14,7 @@ fn main() -> anyhow::Result<()> {
     let [har, target_url, out] = args.as_slice() else {
         bail!("usage: corpus-import HAR TARGET_URL OUT.json");
     };
-    let import = browser_recon::har::import_file(&PathBuf::from(har), target_url)?;
+    let import = browser_recon::har::import_file(&PathBuf::from(har), Some(target_url))?;
     for warning in &import.warnings {
         eprintln!("warning: {warning}");
     }

@@ -1,6 +1,7 @@
 //! Progress events: `GET /scans/{id}/events?since=` and the WebSocket `GET /scans/{id}/ws?since=`.
 //! Both read the same rows with the same cursor, so a client can switch between them freely.
-//! A WebSocket counts against its account's quota while open, and is closed when idle or old.
+//! A WebSocket counts against its account's quota while open, and is closed when idle or old,
+//! or at once when the key that opened it is revoked.
 
 use std::time::Instant;
 
@@ -14,7 +15,7 @@ use recon_runtime::db::{events, scans};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::Account;
+use crate::auth::{Account, Caller};
 use crate::notify::{Subscription, Wake};
 use crate::{ApiError, AppState};
 
@@ -69,12 +70,13 @@ pub async fn list(
 
 pub async fn websocket(
     State(state): State<AppState>,
-    Account(account_id): Account,
+    Caller(owner): Caller,
     Path(id): Path<String>,
     Query(since): Query<Since>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let since = since.cursor()?;
+    let account_id = owner.account_id;
     let scan_id = owned_scan(&state, &id, account_id).await?;
     let lease = state
         .socket_leases
@@ -87,7 +89,7 @@ pub async fn websocket(
         .await?;
     // The lease moves into the socket's task; if the upgrade fails, it is dropped with it.
     Ok(upgrade.on_upgrade(move |socket| async move {
-        push_events(&state, scan_id, since, socket).await;
+        push_events(&state, scan_id, owner.key_id, since, socket).await;
         drop(lease);
     }))
 }
@@ -95,13 +97,25 @@ pub async fn websocket(
 /// Sends the backlog after `cursor`, then each new event as it is recorded, one JSON
 /// `RecordedEvent` per text frame. Reads only when the event listener says the scan may have
 /// news. Closes with a close frame saying why: the scan's terminal event, the idle or lifetime
-/// limit, or the server shutting down.
-async fn push_events(state: &AppState, scan_id: Uuid, mut cursor: i64, mut socket: WebSocket) {
+/// limit, the key's revocation, or the server shutting down.
+async fn push_events(
+    state: &AppState,
+    scan_id: Uuid,
+    key_id: Uuid,
+    mut cursor: i64,
+    mut socket: WebSocket,
+) {
     let limits = &state.settings.websockets;
     let ends_at = Instant::now() + limits.max_lifetime;
     let mut idle_until = Instant::now() + limits.idle_timeout;
-    let mut news = state.wakeups.subscribe(scan_id);
+    let mut news = state.wakeups.subscribe(scan_id, key_id);
+    // A revocation between the upgrade and the subscription would otherwise go unseen.
+    let mut check_key = true;
     loop {
+        if check_key && !key_still_active(state, key_id).await {
+            let _ = socket.send(SocketEnd::Revoked.close_frame(limits)).await;
+            return;
+        }
         news.mark_seen();
         let batch = match events::after(&state.deps.db, scan_id, cursor, PAGE_SIZE).await {
             Ok(batch) => batch,
@@ -131,7 +145,15 @@ async fn push_events(state: &AppState, scan_id: Uuid, mut cursor: i64, mut socke
             continue;
         }
         let end = match wait_for_news(&mut news, &mut socket, idle_until.min(ends_at)).await {
-            Waited::News => continue,
+            Waited::News => {
+                check_key = false;
+                continue;
+            }
+            Waited::Resync => {
+                check_key = true;
+                continue;
+            }
+            Waited::Revoked => SocketEnd::Revoked,
             Waited::ClientGone => return,
             Waited::Deadline if Instant::now() >= ends_at => SocketEnd::Lifetime,
             Waited::Deadline => SocketEnd::Idle,
@@ -144,6 +166,8 @@ async fn push_events(state: &AppState, scan_id: Uuid, mut cursor: i64, mut socke
 
 enum Waited {
     News,
+    Resync,
+    Revoked,
     ClientGone,
     Deadline,
     Stopped,
@@ -151,6 +175,7 @@ enum Waited {
 
 /// Why the server closed a socket before the scan ended.
 enum SocketEnd {
+    Revoked,
     Idle,
     Lifetime,
     Shutdown,
@@ -159,6 +184,7 @@ enum SocketEnd {
 impl SocketEnd {
     fn close_frame(&self, limits: &WebSocketSettings) -> Message {
         let reason = match self {
+            SocketEnd::Revoked => "the API key of this connection was revoked".to_owned(),
             SocketEnd::Idle => format!(
                 "no new event for {} s; poll the events URL or reconnect with since=<cursor>",
                 limits.idle_timeout.as_secs()
@@ -169,9 +195,11 @@ impl SocketEnd {
             ),
             SocketEnd::Shutdown => "the server is shutting down; poll the events URL".to_owned(),
         };
-        // 1001 "going away" for a server leaving; 1000 for a limit reached in good order.
+        // 1001 "going away" for a server leaving; 1008 "policy violation" for a key no longer
+        // allowed; 1000 for a limit reached in good order.
         let code = match self {
             SocketEnd::Shutdown => 1001,
+            SocketEnd::Revoked => 1008,
             SocketEnd::Idle | SocketEnd::Lifetime => 1000,
         };
         close_frame(code, reason)
@@ -191,6 +219,8 @@ async fn wait_for_news(
             _ = &mut deadline => return Waited::Deadline,
             wake = news.changed() => return match wake {
                 Wake::News => Waited::News,
+                Wake::Resync => Waited::Resync,
+                Wake::Revoked => Waited::Revoked,
                 Wake::Stopped => Waited::Stopped,
             },
             incoming = socket.recv() => match incoming {
@@ -199,6 +229,14 @@ async fn wait_for_news(
             },
         }
     }
+}
+
+/// Whether the socket's key is still active; a database error keeps the socket open (the
+/// next resync checks again).
+async fn key_still_active(state: &AppState, key_id: Uuid) -> bool {
+    recon_runtime::db::keys::is_active(&state.deps.db, key_id)
+        .await
+        .unwrap_or(true)
 }
 
 async fn send_event(socket: &mut WebSocket, event: &RecordedEvent) -> Result<(), axum::Error> {

@@ -4,11 +4,13 @@ mod account;
 mod capture;
 mod events;
 mod health;
+mod keys;
 mod legacy;
 mod reports;
+mod scan_list;
 mod scans;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use uuid::Uuid;
 
@@ -19,8 +21,10 @@ use crate::{ApiError, AppState};
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/account", get(account::show))
-        .route("/scans", post(scans::create))
-        .route("/scans/{id}", get(scans::show))
+        .route("/account/keys", get(keys::list).post(keys::create))
+        .route("/account/keys/{id}", delete(keys::revoke))
+        .route("/scans", post(scans::create).get(scan_list::list))
+        .route("/scans/{id}", get(scans::show).delete(scan_list::delete))
         .route("/scans/{id}/capture", post(capture::upload))
         .route("/scans/{id}/events", get(events::list))
         .route("/scans/{id}/ws", get(events::websocket))
@@ -28,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/r/{slug}", get(reports::show))
         .route("/r/{slug}/openapi.json", get(reports::openapi))
         .route("/version", get(health::version))
+        .merge(crate::admin::router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::NotFound("no such endpoint".to_owned()) })

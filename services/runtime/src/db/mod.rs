@@ -1,10 +1,16 @@
 //! Postgres: the pool, the migrations, and one module of queries per table.
 
 pub mod accounts;
+pub mod admin_sessions;
 pub mod events;
+pub mod keys;
+pub mod orphan_sweeps;
 pub mod results;
+pub mod scan_deletion;
+pub mod scan_pages;
 pub mod scans;
 pub mod usage;
+pub mod version_usage;
 pub mod websocket_leases;
 
 use std::time::Duration;

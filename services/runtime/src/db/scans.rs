@@ -33,10 +33,11 @@ pub struct NewScan<'a> {
     pub client_version: Option<&'a str>,
 }
 
-const COLUMNS: &str = "id, account_id, target_url, intent_text, starter_template, status, \
+pub(crate) const COLUMNS: &str =
+    "id, account_id, target_url, intent_text, starter_template, status, \
      report_slug, client_version, error, capture_sha256, created_at, updated_at";
 
-fn from_row(row: &sqlx::postgres::PgRow) -> Result<ScanRecord, sqlx::Error> {
+pub(crate) fn from_row(row: &sqlx::postgres::PgRow) -> Result<ScanRecord, sqlx::Error> {
     let status: String = row.try_get("status")?;
     Ok(ScanRecord {
         id: row.try_get("id")?,

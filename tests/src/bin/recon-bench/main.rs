@@ -1,12 +1,15 @@
 //! `recon-bench`: the benchmark suite behind `cargo xtask bench`. Every figure is measured on
 //! loopback against the real parts (NATS, Postgres, recon-server, the CLI binary) and printed
-//! as one table; medians and percentiles over repeated runs, nothing asserted on time.
+//! as one table; medians and percentiles over repeated runs, nothing asserted on time. A full
+//! run that misses a target exits 1; `--record FILE` writes the table with the machine facts.
 
 mod events;
 mod fairness;
+mod from_har;
 mod har;
 mod hostile;
 mod pipeline;
+mod record;
 mod scaling;
 mod server_process;
 mod startup;
@@ -15,7 +18,10 @@ mod table;
 mod upload;
 mod versus;
 
-use anyhow::{bail, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
 
 use table::Row;
 
@@ -27,23 +33,34 @@ pub struct Options {
     /// Fewer repetitions: a check that every benchmark runs, not a measurement.
     pub quick: bool,
     sections: Vec<String>,
+    /// Where to write the table and the machine facts (`--record FILE`).
+    record: Option<PathBuf>,
 }
 
 impl Options {
-    fn parse(args: impl Iterator<Item = String>) -> Result<Options> {
+    fn parse(mut args: impl Iterator<Item = String>) -> Result<Options> {
         let mut options = Options {
             quick: false,
             sections: Vec::new(),
+            record: None,
         };
-        for arg in args {
+        while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => options.quick = true,
+                "--record" => {
+                    let file = args.next().context("--record needs a file to write")?;
+                    options.record = Some(PathBuf::from(file));
+                }
                 name if SECTIONS.contains(&name) => options.sections.push(name.to_owned()),
                 other => bail!(
-                    "unknown argument `{other}`: expected --quick and/or sections from {}",
+                    "unknown argument `{other}`: expected --quick, --record FILE and/or \
+                     sections from {}",
                     SECTIONS.join(", ")
                 ),
             }
+        }
+        if options.record.is_some() && (options.quick || !options.sections.is_empty()) {
+            bail!("--record writes the figures of a full run: give no --quick and no sections");
         }
         if options.sections.is_empty() {
             options.sections = SECTIONS.iter().map(|name| (*name).to_owned()).collect();
@@ -62,7 +79,7 @@ impl Options {
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
-async fn main() -> Result<()> {
+async fn main() -> Result<ExitCode> {
     let options = Options::parse(std::env::args().skip(1))?;
     let mut rows: Vec<Row> = Vec::new();
     for section in &options.sections {
@@ -85,10 +102,20 @@ async fn main() -> Result<()> {
         );
         rows.extend(section_rows);
     }
-    print!("{}", table::render(&rows));
-    let missed = rows.iter().filter(|row| row.met == Some(false)).count();
-    if missed > 0 {
-        println!("{missed} target(s) missed");
+    let table = table::render(&rows);
+    print!("{table}");
+    if let Some(file) = &options.record {
+        record::write(file, &table)?;
+        eprintln!("recon-bench: recorded in {}", file.display());
     }
-    Ok(())
+    let missed = rows.iter().filter(|row| row.met == Some(false)).count();
+    if missed == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if options.quick {
+        println!("{missed} target(s) missed (a --quick run is not judged)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{missed} target(s) missed");
+    Ok(ExitCode::FAILURE)
 }
