@@ -9,12 +9,9 @@ use std::path::PathBuf;
 use recon_contracts::{Capture, Endpoint};
 use serde::Deserialize;
 
-/// `tests/corpus/real/`. The crate's directory is read at run time first (cargo test sets it): a
-/// target dir shared by two checkouts may hold a test binary built in the other one.
+/// `tests/corpus/real/`, under the crate directory read at run time ([`crate::crate_dir`]).
 pub fn corpus_dir() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
-        .join("corpus/real")
+    crate::crate_dir().join("corpus/real")
 }
 
 #[derive(Debug, Deserialize)]
