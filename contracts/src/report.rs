@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::ScanStatus;
 
 /// Canonical anti-bot vendor ids (DESIGN.md).
-pub const VENDOR_IDS: [&str; 19] = [
+pub const VENDOR_IDS: [&str; 25] = [
     "akamai",
     "perimeterx",
     "datadome",
@@ -28,6 +28,12 @@ pub const VENDOR_IDS: [&str; 19] = [
     "fastly",
     "netacea",
     "threatmetrix",
+    "sucuri",
+    "ddos-guard",
+    "vercel",
+    "reblaze",
+    "alibaba",
+    "friendly-captcha",
     "unknown-challenge",
 ];
 

@@ -18,6 +18,7 @@ mod nats_server;
 pub mod promql;
 pub mod protected_site;
 pub mod proxy;
+pub mod real_corpus;
 pub mod replay_proxies;
 mod shared_stack;
 pub mod snippet_syntax;

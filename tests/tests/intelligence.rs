@@ -10,7 +10,7 @@ use recon_tests::{fixtures, harness_env, TestStack};
 
 const SHOP: &str = include_str!("../../services/analysis/tests/fixtures/shop.toml");
 const SITES: &str = include_str!("../../services/intent/tests/fixtures/sites.toml");
-const CORPUS: &str = include_str!("../../services/detection/corpus/vendors.toml");
+const CORPUS: &str = include_str!("../../services/detection/corpus/regression.toml");
 
 fn captures() -> Vec<(String, Capture)> {
     let mut out = vec![("pipeline shop fixture".to_owned(), fixtures::shop_capture())];

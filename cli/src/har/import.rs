@@ -71,6 +71,8 @@ fn import(bytes: &[u8], path: &Path, target_url: Option<&str>) -> Result<Import,
         path: path.to_owned(),
         reason,
     };
+    // Some exporters (Fiddler, tools on Windows) start the file with a UTF-8 byte order mark.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(not_har("the file is empty".into()));
     }
@@ -766,6 +768,37 @@ mod tests {
         assert_eq!(import.warnings.len(), 1);
         assert!(
             import.warnings[0].starts_with("no request in test.har goes to demo-shop.recon.test")
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_json_is_skipped() {
+        let entry = get_entry(
+            "https://demo-shop.recon.test/",
+            r#"{"mimeType": "text/html"}"#,
+        );
+        let text = format!("\u{feff}{}", har(&entry));
+        let import = import_text(&text).unwrap();
+        assert_eq!(import.capture.requests.len(), 1);
+    }
+
+    #[test]
+    fn form_params_written_as_json_values_are_kept_as_their_json_text() {
+        let entry = r#"{"startedDateTime": "2025-03-14T09:30:12Z",
+            "request": {"method": "POST", "url": "https://demo-shop.recon.test/log",
+                "postData": {"mimeType": "application/x-www-form-urlencoded",
+                    "params": [{"name": "event", "value": {"type": "mounted", "n": 1}}, {"name": "page", "value": 2}]}},
+            "response": {"status": 204, "headers": [], "content": {"mimeType": ""}}}"#;
+        let import = import_text(&har(entry)).unwrap();
+        let body = import.capture.requests[0]
+            .post_data
+            .as_ref()
+            .and_then(|body| body.as_text())
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            body,
+            "event=%7B%22n%22%3A1%2C%22type%22%3A%22mounted%22%7D&page=2"
         );
     }
 

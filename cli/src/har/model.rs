@@ -13,6 +13,22 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// A text field some exporters write as JSON (WebPageTest and Browsertime put a parsed JSON
+/// body's values into `postData.params[].value`): a string as it is, anything else as its JSON
+/// text.
+fn text_or_json<'de, D>(deserializer: D) -> Result<String, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(
+        match Option::<serde_json::Value>::deserialize(deserializer)? {
+            None => String::new(),
+            Some(serde_json::Value::String(text)) => text,
+            Some(other) => other.to_string(),
+        },
+    )
+}
+
 #[derive(Deserialize)]
 pub(super) struct HarFile {
     pub(super) log: Log,
@@ -157,7 +173,7 @@ pub(super) struct PostData {
 pub(super) struct PostParam {
     #[serde(default, deserialize_with = "nullable")]
     pub(super) name: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "text_or_json")]
     pub(super) value: String,
 }
 

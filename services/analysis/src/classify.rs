@@ -30,6 +30,16 @@ pub fn kind_of(config: &AnalysisConfig, sample: &Sample<'_>) -> &'static str {
     {
         return "tracking";
     }
+    // A CORS preflight carries no data, whatever content type its headers name (real APIs
+    // answer OPTIONS with `application/json` and an empty body).
+    let preflight = request.resource_type == ResourceType::Preflight
+        || (request.method.eq_ignore_ascii_case("OPTIONS")
+            && request
+                .request_header("access-control-request-method")
+                .is_some());
+    if preflight {
+        return "other";
+    }
     if !sample.operations.is_empty() {
         return "graphql";
     }

@@ -107,32 +107,42 @@ pub fn operations(path: &str, query: &[(String, String)], body: &RequestBody) ->
                 Vec::new()
             }
         }
-        _ => {
-            // GET: query, operationName, variables and extensions as query parameters.
-            let mut object = serde_json::Map::new();
-            for (key, value) in query {
-                match key.as_str() {
-                    "query" | "operationName" | "doc_id" => {
-                        object.insert(key.clone(), Value::String(value.clone()));
-                    }
-                    "variables" | "extensions" => {
-                        let parsed =
-                            serde_json::from_str(value).unwrap_or(Value::String(value.clone()));
-                        object.insert(key.clone(), parsed);
-                    }
-                    _ => {}
-                }
+        RequestBody::Form(pairs) => from_pairs(pairs, path_says_graphql),
+        _ => from_pairs(query, path_says_graphql),
+    }
+}
+
+/// GraphQL sent as key/value pairs: a GET query string, or a form-encoded POST such as the
+/// persisted `doc_id` posts of Relay clients (`doc_id=…&variables=…`, the operation named in
+/// `fb_api_req_friendly_name`).
+fn from_pairs(pairs: &[(String, String)], path_says_graphql: bool) -> Vec<Operation> {
+    let mut object = serde_json::Map::new();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "query" | "operationName" | "doc_id" | "documentId" => {
+                object.insert(key.clone(), Value::String(value.clone()));
             }
-            if object.is_empty()
-                || (!path_says_graphql
-                    && !object.contains_key("query")
-                    && !object.contains_key("extensions"))
-            {
-                return Vec::new();
+            "fb_api_req_friendly_name" => {
+                object.insert("operationName".to_owned(), Value::String(value.clone()));
             }
-            from_object(&object).into_iter().collect()
+            "variables" | "extensions" => {
+                let parsed = serde_json::from_str(value).unwrap_or(Value::String(value.clone()));
+                object.insert(key.clone(), parsed);
+            }
+            _ => {}
         }
     }
+    let persisted_document = (object.contains_key("doc_id") || object.contains_key("documentId"))
+        && object.contains_key("variables");
+    if object.is_empty()
+        || (!path_says_graphql
+            && !persisted_document
+            && !object.contains_key("query")
+            && !object.contains_key("extensions"))
+    {
+        return Vec::new();
+    }
+    from_object(&object).into_iter().collect()
 }
 
 #[cfg(test)]
@@ -176,6 +186,27 @@ mod tests {
         assert_eq!(ops[0].name.as_deref(), Some("Product"));
         assert_eq!(ops[0].persisted_hash.as_deref(), Some("ffee"));
         assert_eq!(ops[0].variables, Some(json!({"id": "7"})));
+
+        let relay_form = RequestBody::Form(vec![
+            ("av".to_owned(), "0".to_owned()),
+            (
+                "fb_api_req_friendly_name".to_owned(),
+                "SearchResultsPageQuery".to_owned(),
+            ),
+            ("variables".to_owned(), r#"{"query":"lamp"}"#.to_owned()),
+            ("doc_id".to_owned(), "7245328915598201".to_owned()),
+        ]);
+        let ops = operations("/api/graphql/", &[], &relay_form);
+        assert_eq!(ops[0].name.as_deref(), Some("SearchResultsPageQuery"));
+        assert_eq!(ops[0].persisted_hash.as_deref(), Some("7245328915598201"));
+        assert_eq!(ops[0].variables, Some(json!({"query": "lamp"})));
+        let doc_form_elsewhere = RequestBody::Form(vec![
+            ("doc_id".to_owned(), "42".to_owned()),
+            ("variables".to_owned(), "{}".to_owned()),
+        ]);
+        assert_eq!(operations("/ajax/route", &[], &doc_form_elsewhere).len(), 1);
+        let plain_form = RequestBody::Form(vec![("query".to_owned(), "red lamp".to_owned())]);
+        assert!(operations("/search", &[], &plain_form).is_empty());
 
         let not_graphql = RequestBody::Json(json!({"query": "red lamp", "page": 2}));
         assert!(operations("/api/search", &[], &not_graphql).is_empty());

@@ -106,8 +106,20 @@ fn is_date(s: &str) -> bool {
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
+/// A file name carrying a build hash or a numeric id (`app.4cba9c82.js`,
+/// `chunk-vendors.3f2a91bc.css`, `295157_7A_0.woff`): a part of eight or more letters and
+/// digits mixed, or of five or more digits.
+fn is_hashed_file_name(stem: &str) -> bool {
+    stem.split(['.', '-', '_']).any(|part| {
+        let digits = part.bytes().filter(u8::is_ascii_digit).count();
+        let alphanumeric = part.bytes().all(|b| b.is_ascii_alphanumeric());
+        (part.len() >= 8 && alphanumeric && digits > 0 && digits < part.len())
+            || (part.len() >= 5 && digits == part.len())
+    })
+}
+
 fn classify(segment: &str) -> Class {
-    let (stem, _) = split_extension(segment);
+    let (stem, extension) = split_extension(segment);
     if stem.is_empty() {
         return Class::Literal;
     }
@@ -125,10 +137,19 @@ fn classify(segment: &str) -> Class {
     if stem.len() >= 16 && stem.bytes().all(|b| b.is_ascii_hexdigit()) && digits > 0 {
         return Class::Dynamic(SegmentKind::Hash);
     }
+    // Hashed asset names vary only where siblings show it: one file stays a literal.
+    if !extension.is_empty() && is_hashed_file_name(stem) {
+        return Class::Maybe(SegmentKind::Hash, 2);
+    }
     let word_chars = stem
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !word_chars {
+        // Long opaque blobs in a path (ad servers' encoded state, `;key=value` matrix
+        // parameters) vary where siblings show it.
+        if stem.len() >= 24 && digits >= 1 && letters >= 2 && !stem.contains(' ') {
+            return Class::Maybe(SegmentKind::Token, 2);
+        }
         return Class::Literal;
     }
     if stem.contains('-') {
@@ -143,8 +164,7 @@ fn classify(segment: &str) -> Class {
     if stem.len() >= 20 && digits >= 2 && letters >= 2 {
         return Class::Dynamic(SegmentKind::Token);
     }
-    if stem.len() >= 6
-        && digits >= 2
+    if ((stem.len() >= 6 && digits >= 2) || (stem.len() >= 8 && digits >= 1))
         && letters >= 1
         && stem.bytes().all(|b| b.is_ascii_alphanumeric())
     {
@@ -356,6 +376,49 @@ mod tests {
         assert_eq!(template(&slugs, "/c/desk-lamps"), "/c/{c_slug}");
         let two = ["/c/garden-lamps", "/c/desk-lamps"];
         assert_eq!(template(&two, "/c/desk-lamps"), "/c/desk-lamps");
+    }
+
+    #[test]
+    fn hashed_asset_names_and_opaque_blobs_are_templated_when_siblings_vary() {
+        let assets = [
+            "/web/static/js/app.4cba9c82.js",
+            "/web/static/js/chunk-vendors.3f2a91bc.js",
+            "/web/static/js/main.js",
+            "/font/295157_7A_0.woff",
+            "/font/295157_8B_0.woff",
+        ];
+        assert_eq!(template(&assets, assets[0]), "/web/static/js/{js_hash}.js");
+        assert_eq!(template(&assets, assets[1]), "/web/static/js/{js_hash}.js");
+        assert_eq!(template(&assets, assets[2]), "/web/static/js/main.js");
+        assert_eq!(template(&assets, assets[3]), "/font/{font_hash}.woff");
+        let one = ["/web/static/js/app.4cba9c82.js", "/web/static/js/main.js"];
+        assert_eq!(template(&one, one[0]), "/web/static/js/app.4cba9c82.js");
+
+        // UUIDs written another way: upper case without dashes, or behind a prefix.
+        let uuids = [
+            "/v1/users/F089FFF7D92A4AE8A19D88962D7BAA2C/trays",
+            "/t/custom_3f2b8c1e-5d4a-4b9e-8f7a-1c2d3e4f5a6b",
+        ];
+        assert_eq!(template(&uuids, uuids[0]), "/v1/users/{user_hash}/trays");
+        assert_eq!(template(&uuids, uuids[1]), "/t/{t_token}");
+
+        let codes = ["/expressen.se/P2JCJGE4TBWH", "/expressen.se/P2JCJGOZSRDO"];
+        assert_eq!(
+            template(&codes, codes[1]),
+            "/expressen.se/{expressen_se_id}"
+        );
+
+        let blobs = [
+            "/ddm/fls/z/dc_pre=CKftw8OqPICFYmS;src=5977010;type=a;ord=1",
+            "/ddm/fls/z/dc_pre=CLmDyc0qPICFSiB;src=5977010;type=b;ord=816743529002",
+        ];
+        assert_eq!(template(&blobs, blobs[0]), "/ddm/fls/z/{z_token}");
+        // As the sample keeps them, without `;` parameters: one digit in 26 characters.
+        let few_digits = [
+            "/ddm/fls/z/dc_pre=CKftw8-OqPICFYmScAod1N0Giw",
+            "/ddm/fls/z/dc_pre=CLmDyc-OqPICFSiB6QUdnvEJGA",
+        ];
+        assert_eq!(template(&few_digits, few_digits[1]), "/ddm/fls/z/{z_token}");
     }
 
     #[test]

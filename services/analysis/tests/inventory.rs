@@ -115,6 +115,11 @@ fn endpoints_are_templated_and_graphql_is_split_per_operation() {
         find(&inventory, "GET", "/static/app.9f8e7d.js", None).kind,
         "static"
     );
+    assert_eq!(
+        find(&inventory, "OPTIONS", "/v1/products", None).kind,
+        "other",
+        "a preflight is no JSON API, whatever content type it names"
+    );
 
     // Ids are stable for the same method + host + template + operation.
     let (_, again) = shop();

@@ -1,8 +1,9 @@
 //! Intent filter (target `intent_filter`): ranks endpoints by how well they match what the
 //! user asked for (intent text plus a starter template). Intent words and their synonyms
 //! (`rules/intent.toml`) are matched against path segments, GraphQL operation names,
-//! parameter names and response field names; every ranked endpoint says why. Trackers,
-//! anti-bot sensors and static assets always rank below data endpoints.
+//! parameter names and response field names; a typed verb (`update`, `submit`) favours the
+//! endpoints of its methods. Every ranked endpoint says why. Trackers, anti-bot sensors and
+//! static assets always rank below data endpoints.
 
 pub mod tokens;
 pub mod vocabulary;
@@ -18,6 +19,9 @@ use crate::vocabulary::{normalise, try_vocabulary, Vocabulary, VocabularyError};
 /// Template terms count for less than the words the user typed.
 const TEMPLATE_TERM_FACTOR: f64 = 0.5;
 const TEMPLATE_BUCKET_BONUS: f64 = 2.0;
+/// A typed verb's method: enough to order the PATCH of a cart above its GET, less than any
+/// matched word.
+const METHOD_VERB_BONUS: f64 = 1.0;
 
 /// A term to look for: the normalised word, its synonyms, and whether the user typed it.
 struct Term {
@@ -61,6 +65,18 @@ fn terms(
     out
 }
 
+/// The methods the intent's verbs ask for, each with the verb that asked (`PATCH` ← update).
+fn wanted_methods(vocabulary: &Vocabulary, intent_text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for word in words(intent_text) {
+        let word = normalise(&word);
+        for method in vocabulary.methods_for(&word) {
+            out.entry(method.clone()).or_insert_with(|| word.clone());
+        }
+    }
+    out
+}
+
 fn kind_base(kind: &str) -> f64 {
     match kind {
         "json-api" | "graphql" => 1.0,
@@ -80,12 +96,14 @@ fn kind_factor(kind: &str) -> f64 {
 }
 
 fn score(
+    vocabulary: &Vocabulary,
     endpoint: &Endpoint,
     terms: &[Term],
+    methods: &BTreeMap<String, String>,
     template: Option<&vocabulary::Template>,
     template_name: &str,
 ) -> (f64, Vec<String>) {
-    let tokens = tokens::tokens(endpoint);
+    let tokens = tokens::tokens(endpoint, vocabulary);
     let mut score = 0.0;
     let mut reasons = Vec::new();
     for term in terms {
@@ -174,6 +192,13 @@ fn score(
         });
     }
     if matched_any {
+        if let Some(verb) = methods.get(&endpoint.method.to_ascii_uppercase()) {
+            score += METHOD_VERB_BONUS;
+            reasons.push(format!(
+                "method {} fits {verb:?} from your intent",
+                endpoint.method
+            ));
+        }
         if let Some(pagination) = &endpoint.pagination {
             score += 0.5;
             let style = serde_json::to_value(pagination.style)
@@ -225,11 +250,19 @@ pub fn rank(inventory: &Inventory, intent_text: &str, starter_template: &str) ->
     };
     let template = vocabulary.template(starter_template);
     let terms = terms(vocabulary, intent_text, template);
+    let methods = wanted_methods(vocabulary, intent_text);
     let mut ranked: Vec<(bool, RankedEndpoint)> = inventory
         .endpoints
         .iter()
         .map(|endpoint| {
-            let (score, reasons) = score(endpoint, &terms, template, starter_template.trim());
+            let (score, reasons) = score(
+                vocabulary,
+                endpoint,
+                &terms,
+                &methods,
+                template,
+                starter_template.trim(),
+            );
             (
                 // Not data: never ranked above an endpoint that returns data.
                 !endpoint.is_data(),

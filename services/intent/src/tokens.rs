@@ -4,7 +4,7 @@ use recon_contracts::{Endpoint, ParameterLocation};
 use recon_knowledge::words::words;
 use serde_json::Value;
 
-use crate::vocabulary::normalise;
+use crate::vocabulary::{normalise, Vocabulary};
 
 /// Where a word was found, in decreasing order of how much it says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -55,8 +55,23 @@ fn schema_fields(schema: &Value, depth: usize, out: &mut Vec<String>) {
     }
 }
 
-pub fn tokens(endpoint: &Endpoint) -> Vec<Token> {
-    let mut out = Vec::new();
+pub fn tokens(endpoint: &Endpoint, vocabulary: &Vocabulary) -> Vec<Token> {
+    // Operation names are matched like path segments, by their words less the client's
+    // naming suffixes.
+    let mut out: Vec<Token> = endpoint
+        .graphql_operation
+        .iter()
+        .flat_map(|operation| {
+            vocabulary
+                .operation_words(operation)
+                .into_iter()
+                .map(|word| Token {
+                    word,
+                    source: Source::Operation,
+                    original: operation.clone(),
+                })
+        })
+        .collect();
     let mut push = |text: &str, source: Source| {
         for word in words(text) {
             if word.len() >= 2 || word == "q" {
@@ -74,9 +89,6 @@ pub fn tokens(endpoint: &Endpoint) -> Vec<Token> {
         .filter(|s| !s.is_empty() && !s.starts_with('{'))
     {
         push(segment, Source::Path);
-    }
-    if let Some(operation) = &endpoint.graphql_operation {
-        push(operation, Source::Operation);
     }
     for parameter in &endpoint.parameters {
         if matches!(

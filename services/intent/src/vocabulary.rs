@@ -1,5 +1,5 @@
-//! `rules/intent.toml`: synonym groups, stop words and starter templates, normalised (lower
-//! case, singular) and checked once.
+//! `rules/intent.toml`: synonym groups, stop words, method verbs and starter templates,
+//! normalised (lower case, singular) and checked once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
@@ -13,6 +13,9 @@ const BUCKETS: [&str; 9] = [
     "search", "listing", "detail", "reviews", "prices", "auth", "config", "tracking", "other",
 ];
 
+/// Methods a verb may ask for.
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
 #[derive(Debug, thiserror::Error)]
 #[error("rules/intent.toml: {0}")]
 pub struct VocabularyError(String);
@@ -22,6 +25,8 @@ pub struct VocabularyError(String);
 struct RawVocabulary {
     version: String,
     stop_words: Vec<String>,
+    operation_suffixes: Vec<String>,
+    method_verbs: BTreeMap<String, Vec<String>>,
     synonyms: BTreeMap<String, Vec<String>>,
     templates: BTreeMap<String, RawTemplate>,
 }
@@ -43,6 +48,10 @@ pub struct Template {
 pub struct Vocabulary {
     pub version: String,
     stop_words: HashSet<String>,
+    /// Words GraphQL clients end operation names with (`…PageQuery`, `…Relay`).
+    operation_suffixes: HashSet<String>,
+    /// Verb → the HTTP methods it asks for (`update` → PATCH, PUT).
+    method_verbs: HashMap<String, Vec<String>>,
     /// Word → every word it matches (itself included).
     expansions: HashMap<String, HashSet<String>>,
     pub templates: BTreeMap<String, Template>,
@@ -56,6 +65,29 @@ pub fn normalise(word: &str) -> String {
 impl Vocabulary {
     pub fn is_stop_word(&self, word: &str) -> bool {
         self.stop_words.contains(word)
+    }
+
+    /// The words of a GraphQL operation name that say what it is about: CamelCase split, the
+    /// client's naming suffixes dropped (`SearchResultsPageQuery` → search, result), at least
+    /// one word kept.
+    pub fn operation_words(&self, operation: &str) -> Vec<String> {
+        let mut words: Vec<String> = recon_knowledge::words::words(operation)
+            .iter()
+            .map(|word| normalise(word))
+            .collect();
+        while words.len() > 1
+            && words
+                .last()
+                .is_some_and(|word| self.operation_suffixes.contains(word))
+        {
+            words.pop();
+        }
+        words
+    }
+
+    /// The HTTP methods a (normalised) verb asks for; empty for any other word.
+    pub fn methods_for(&self, word: &str) -> &[String] {
+        self.method_verbs.get(word).map_or(&[], Vec::as_slice)
     }
 
     /// The words `term` (normalised) matches.
@@ -92,6 +124,20 @@ pub fn parse(text: &str) -> Result<Vocabulary, VocabularyError> {
                 .extend(all.iter().cloned());
         }
     }
+    let mut method_verbs: HashMap<String, Vec<String>> = HashMap::new();
+    for (method, verbs) in &raw.method_verbs {
+        if !METHODS.contains(&method.as_str()) {
+            return Err(VocabularyError(format!(
+                "method_verbs names {method:?}, expected one of {METHODS:?}"
+            )));
+        }
+        for verb in verbs {
+            method_verbs
+                .entry(normalise(verb))
+                .or_default()
+                .push(method.clone());
+        }
+    }
     let mut templates = BTreeMap::new();
     for (name, template) in raw.templates {
         if template.terms.is_empty() {
@@ -115,6 +161,12 @@ pub fn parse(text: &str) -> Result<Vocabulary, VocabularyError> {
     Ok(Vocabulary {
         version: raw.version,
         stop_words: raw.stop_words.iter().map(|w| w.to_lowercase()).collect(),
+        operation_suffixes: raw
+            .operation_suffixes
+            .iter()
+            .map(|w| normalise(w))
+            .collect(),
+        method_verbs,
         expansions,
         templates,
     })
@@ -140,6 +192,17 @@ mod tests {
             assert!(vocabulary.template(name).is_some(), "{name}");
         }
         assert!(vocabulary.template("Product").is_some());
+        assert_eq!(
+            vocabulary.operation_words("SearchResultsPageQuery"),
+            ["search", "result"]
+        );
+        assert_eq!(
+            vocabulary.operation_words("ProductDetailsRefetchQuery"),
+            ["product", "detail"]
+        );
+        assert_eq!(vocabulary.operation_words("Query"), ["query"]);
+        assert_eq!(vocabulary.methods_for("update"), ["PATCH", "PUT"]);
+        assert!(vocabulary.methods_for("cart").is_empty());
     }
 
     #[test]
@@ -149,5 +212,10 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown bucket"));
+        let bad = INTENT_TOML.replace("DELETE = [", "REMOVE = [");
+        assert!(parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("method_verbs names \"REMOVE\""));
     }
 }

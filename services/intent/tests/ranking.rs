@@ -188,6 +188,69 @@ fn travel_graphql_operations() {
 }
 
 #[test]
+fn relay_doc_id_posts_are_ranked_by_their_operation_words() {
+    let social = sites("relay social app");
+    let operations = social
+        .endpoints
+        .iter()
+        .filter(|e| e.graphql_operation.is_some())
+        .count();
+    assert_eq!(operations, 12, "one endpoint per persisted operation");
+    // The typeahead operation is about search too; the others only end in "Query".
+    assert!(
+        position(
+            &social,
+            "search by keyword",
+            "",
+            "POST /api/graphql/#SearchCometResultsPaginatedResultsQuery"
+        ) < 2
+    );
+    let ranking = rank(&social, "search by keyword", "");
+    let ranked = labels(&social, &ranking);
+    for unrelated in ["CometMarketplaceRootQuery", "StoriesTrayRectangularQuery"] {
+        assert!(
+            !ranked.iter().any(|label| label.ends_with(unrelated)),
+            "{unrelated} matched \"search by keyword\": {ranked:?}"
+        );
+    }
+    assert!(
+        position(
+            &social,
+            "news feed posts",
+            "",
+            "POST /api/graphql/#CometNewsFeedPaginationQuery"
+        ) < 3
+    );
+}
+
+#[test]
+fn a_typed_verb_picks_the_method_and_a_preflight_ranks_below_data() {
+    let cart = sites("cart api");
+    assert_eq!(
+        position(
+            &cart,
+            "update the shopping cart",
+            "",
+            "PATCH /buy/carts/v2/US"
+        ),
+        0
+    );
+    assert_eq!(
+        position(
+            &cart,
+            "remove from the shopping cart",
+            "",
+            "DELETE /buy/carts/v2/US/items/{item_id}"
+        ),
+        0
+    );
+    // No verb: the read and the change tie, and the preflight is below both.
+    let preflight = position(&cart, "shopping cart", "", "OPTIONS /buy/carts/v2/US");
+    assert!(position(&cart, "shopping cart", "", "GET /buy/carts/v2/US") < preflight);
+    assert!(position(&cart, "shopping cart", "", "PATCH /buy/carts/v2/US") < preflight);
+}
+
+#[test]
 fn trackers_that_mention_the_intent_stay_below_data() {
     let travel = sites("travel graphql");
     let ranking = rank(&travel, "flight price", "");

@@ -8,33 +8,15 @@ use recon_contracts::{Capture, ResourceType};
 
 use crate::services::Services;
 
-/// Second-level labels under which registrations happen one level deeper (`shop.co.uk`).
-/// A short list, not the full public suffix list: enough for the common country domains.
-const TWO_LEVEL_SUFFIXES: [&str; 32] = [
-    "co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "com.au", "net.au", "org.au", "co.jp", "ne.jp",
-    "or.jp", "co.nz", "org.nz", "co.in", "com.br", "com.cn", "com.mx", "co.za", "com.tr", "com.sg",
-    "com.hk", "co.kr", "com.ar", "com.tw", "co.il", "com.my", "co.id", "com.ph", "com.vn",
-    "com.pl", "com.ua", "com.co",
-];
-
-/// The registrable domain of `host` (`www.shop.co.uk` → `shop.co.uk`); IPs and single labels
-/// are their own domain.
+/// The registrable domain of `host` (`www.shop.co.uk` → `shop.co.uk`, `a.b.github.io` →
+/// `b.github.io`), from the public suffix list compiled into the `psl` crate. IPs, single
+/// labels and hosts that are themselves a public suffix are their own domain.
 pub fn registrable_domain(host: &str) -> String {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
         return host;
     }
-    let labels: Vec<&str> = host.split('.').collect();
-    if labels.len() <= 2 {
-        return host;
-    }
-    let last_two = labels[labels.len() - 2..].join(".");
-    let keep = if TWO_LEVEL_SUFFIXES.contains(&last_two.as_str()) {
-        3
-    } else {
-        2
-    };
-    labels[labels.len().saturating_sub(keep)..].join(".")
+    psl::domain_str(&host).map_or_else(|| host.clone(), str::to_owned)
 }
 
 /// Host of an absolute URL, lowercased.
@@ -130,5 +112,17 @@ mod tests {
         assert_eq!(registrable_domain("shop.example"), "shop.example");
         assert_eq!(registrable_domain("127.0.0.1"), "127.0.0.1");
         assert_eq!(registrable_domain("localhost"), "localhost");
+        // Suffixes the old two-level list did not know.
+        assert_eq!(registrable_domain("shop.example.com.au"), "example.com.au");
+        assert_eq!(
+            registrable_domain("www.city.kawasaki.jp"),
+            "city.kawasaki.jp"
+        );
+        assert_eq!(registrable_domain("user.github.io"), "user.github.io");
+        assert_eq!(registrable_domain("checkout.mytoys.de"), "mytoys.de");
+        assert_eq!(
+            registrable_domain("daring.uin-suka.ac.id"),
+            "uin-suka.ac.id"
+        );
     }
 }

@@ -7,14 +7,14 @@ use recon_contracts::{BodyEncoding, Capture};
 
 use recon_redaction::Vault;
 
-/// Short or low-entropy values (`1`, `dark`, `en-US`) are replaced where they were found but
-/// not swept everywhere: that would clobber ordinary text.
+/// Short or low-entropy values (`1`, `dark`, `en-US`, `/rum.gif`) are replaced where they were
+/// found but not swept everywhere: that would clobber ordinary text (a cookie holding a path
+/// once turned every beacon URL of a real capture into `https://host<cookie:…>`).
 fn sweepable(value: &str) -> bool {
     let long = value.len() >= 16;
     let varied = value.bytes().any(|b| b.is_ascii_digit())
         || (value.bytes().any(|b| b.is_ascii_uppercase())
-            && value.bytes().any(|b| b.is_ascii_lowercase()))
-        || value.bytes().any(|b| !b.is_ascii_alphanumeric());
+            && value.bytes().any(|b| b.is_ascii_lowercase()));
     value.len() >= 8 && (long || varied)
 }
 
@@ -112,6 +112,21 @@ pub fn for_each_text(capture: &mut Capture, f: &mut dyn FnMut(&mut String)) {
         f(&mut stream.url);
         for sample in &mut stream.samples {
             f(sample);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sweepable;
+
+    #[test]
+    fn only_values_that_look_like_secrets_are_swept() {
+        for value in ["0a1b2c3d4e", "AbCdEfGh", "a-long-plain-value-here"] {
+            assert!(sweepable(value), "{value}");
+        }
+        for value in ["/rum.gif", "en-US", "dark", "main.css"] {
+            assert!(!sweepable(value), "{value}");
         }
     }
 }
