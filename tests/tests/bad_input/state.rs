@@ -44,7 +44,7 @@ fn a_second_capture_a_wrong_method_or_a_missing_handshake_is_refused() {
         for (method, path) in [
             ("GET", format!("/scans/{fresh}/capture")),
             ("GET", format!("/scans/{fresh}/complete")),
-            ("DELETE", format!("/scans/{fresh}")),
+            ("PATCH", format!("/scans/{fresh}")),
             ("PUT", "/scans".to_owned()),
             ("POST", format!("/scans/{fresh}/events")),
         ] {
