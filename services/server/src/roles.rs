@@ -220,7 +220,7 @@ pub async fn open_deps(config: &ServerConfig) -> anyhow::Result<Deps> {
     let db =
         db::connect(&config.database_url).context("DATABASE_URL is not a valid Postgres URL")?;
     let bus = Bus::connect(&config.nats_url).await?;
-    bus.ensure_streams().await?;
+    bus.ensure_streams(config.pipeline.replicas).await?;
     let blob = blob::open_blob_store(&config.blob_url)
         .await
         .context("cannot open the blob store (RECON_BLOB_URL)")?;
