@@ -1,6 +1,7 @@
 //! Test worlds for browser-recon: each `TestStack` gets its own Postgres database (created
 //! through `RECON_TEST_DATABASE_URL`), its own `nats-server` with JetStream on a free
-//! loopback port, its own blob directory, and runs the real server roles in-process.
+//! loopback port, its own blob directory, and runs the real server roles in-process; a test
+//! that needs a JetStream cluster starts a `NatsCluster` and points the stack at it.
 //! `cargo xtask test` provides the servers' binaries and the Postgres cluster.
 
 pub mod canaries;
@@ -11,6 +12,7 @@ pub mod hostile;
 pub mod hostile_server;
 pub mod lamp_shop;
 pub mod logging_site;
+mod nats_cluster;
 mod nats_server;
 pub mod protected_site;
 pub mod proxy;
@@ -22,6 +24,7 @@ mod stack_traces;
 pub mod starter_site;
 mod websocket;
 
+pub use nats_cluster::NatsCluster;
 pub use nats_server::NatsServer;
 pub use shared_stack::{SharedStack, SharedWorld};
 pub use stack::{TestStack, UNMETERED_QUOTAS};
