@@ -59,6 +59,17 @@ impl TestStack {
     /// Starts `roles` with extra environment settings (e.g. smaller limits).
     pub async fn start_with(roles: &[Role], overrides: &[(&str, &str)]) -> TestStack {
         let admin_url = crate::harness_env("RECON_TEST_DATABASE_URL");
+        Self::start_on_cluster(&admin_url, roles, overrides).await
+    }
+
+    /// [`Self::start_with`], with this stack's database on the Postgres cluster `admin_url`
+    /// reaches instead of the shared one (e.g. a [`crate::PostgresCluster`] the test stops).
+    pub async fn start_on_cluster(
+        admin_url: &str,
+        roles: &[Role],
+        overrides: &[(&str, &str)],
+    ) -> TestStack {
+        let admin_url = admin_url.to_owned();
         let database_name = format!("recon_test_{}", Uuid::new_v4().simple());
         let admin = PgPool::connect(&admin_url)
             .await

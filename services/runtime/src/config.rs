@@ -118,7 +118,9 @@ impl Default for HttpSettings {
 pub struct PipelineSettings {
     /// Unacknowledged messages are redelivered after this long (kept alive by progress acks).
     pub ack_wait: Duration,
-    /// Deliveries of one message before a transient failure counts as permanent.
+    /// Deliveries of one message (a replica died mid-run, a shutdown handed it back) before
+    /// JetStream stops offering it and the orphan sweep ends its scan. An outage of a
+    /// dependency uses none: the message is held until the dependency is back.
     pub max_deliver: i64,
     /// First back-off after a transient failure; doubles per delivery.
     pub retry_backoff: Duration,

@@ -17,8 +17,12 @@ const LAG_SAMPLE_EVERY: Duration = Duration::from_secs(15);
 /// The sweep at start-up and then every `sweep_interval`; the pruning and scans gauge with it.
 pub async fn run_sweeper(deps: Deps, shutdown: CancellationToken) {
     let every = deps.pipeline.sweep_interval;
+    let mut sweeper = sweep::Sweeper::default();
     loop {
-        match sweep::sweep_orphans(&deps.db, &deps.bus, deps.pipeline.orphan_after).await {
+        match sweeper
+            .sweep(&deps.db, &deps.bus, deps.pipeline.orphan_after)
+            .await
+        {
             Ok(swept) if !swept.is_empty() => {
                 tracing::warn!(count = swept.len(), "orphan sweep marked scans errored")
             }
