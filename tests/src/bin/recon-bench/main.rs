@@ -9,6 +9,7 @@ mod hostile;
 mod pipeline;
 mod scaling;
 mod server_process;
+mod sizes;
 mod startup;
 mod stats;
 mod table;
@@ -19,8 +20,8 @@ use anyhow::{bail, Result};
 
 use table::Row;
 
-const SECTIONS: [&str; 8] = [
-    "upload", "hostile", "events", "pipeline", "scaling", "fairness", "versus", "startup",
+const SECTIONS: [&str; 9] = [
+    "upload", "hostile", "sizes", "events", "pipeline", "scaling", "fairness", "versus", "startup",
 ];
 
 pub struct Options {
@@ -71,6 +72,7 @@ async fn main() -> Result<()> {
         let section_rows = match section.as_str() {
             "upload" => upload::run(&options).await?,
             "hostile" => hostile::run(&options).await?,
+            "sizes" => sizes::run(&options).await?,
             "events" => events::run(&options).await?,
             "pipeline" => pipeline::run(&options).await?,
             "scaling" => scaling::run(&options).await?,
