@@ -1,6 +1,8 @@
 //! Test worlds for browser-recon: each `TestStack` gets its own Postgres database (created
 //! through `RECON_TEST_DATABASE_URL`), its own `nats-server` with JetStream on a free
-//! loopback port, its own blob directory, and runs the real server roles in-process.
+//! loopback port, its own blob directory, and runs the real server roles in-process; a test
+//! that needs a JetStream cluster starts a `NatsCluster` and points the stack at it, and one
+//! that takes the database down starts a `PostgresCluster` of its own.
 //! `cargo xtask test` provides the servers' binaries and the Postgres cluster.
 
 pub mod canaries;
@@ -14,7 +16,9 @@ pub mod hostile;
 pub mod hostile_server;
 pub mod lamp_shop;
 pub mod logging_site;
+mod nats_cluster;
 mod nats_server;
+mod postgres_cluster;
 pub mod promql;
 pub mod protected_site;
 pub mod proxy;
@@ -27,7 +31,9 @@ mod stack_traces;
 pub mod starter_site;
 mod websocket;
 
+pub use nats_cluster::NatsCluster;
 pub use nats_server::NatsServer;
+pub use postgres_cluster::PostgresCluster;
 pub use shared_stack::{SharedStack, SharedWorld};
 pub use stack::{TestStack, UNMETERED_QUOTAS};
 pub use stack_traces::StackTraces;

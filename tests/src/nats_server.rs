@@ -80,7 +80,7 @@ const REAP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// SIGKILL, then wait for the exit, so the process is gone before its store is removed. Blocking
 /// (drop cannot await), but a killed process exits in milliseconds.
-fn kill_and_reap(child: &mut Child) {
+pub(crate) fn kill_and_reap(child: &mut Child) {
     if child.start_kill().is_err() {
         // Already reaped.
         return;

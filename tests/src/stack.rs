@@ -81,6 +81,24 @@ impl TestStack {
     /// A database, a NATS server and an account, with no role running yet.
     async fn world(overrides: &[(&str, &str)]) -> TestStack {
         let admin_url = crate::harness_env("RECON_TEST_DATABASE_URL");
+        Self::world_on(&admin_url, overrides).await
+    }
+
+    /// [`Self::start_with`], with this stack's database on the Postgres cluster `admin_url`
+    /// reaches instead of the shared one (e.g. a [`crate::PostgresCluster`] the test stops).
+    pub async fn start_on_cluster(
+        admin_url: &str,
+        roles: &[Role],
+        overrides: &[(&str, &str)],
+    ) -> TestStack {
+        let mut stack = Self::world_on(admin_url, overrides).await;
+        stack.add_roles(roles).await;
+        stack
+    }
+
+    /// [`Self::world`] on the Postgres cluster `admin_url` reaches.
+    async fn world_on(admin_url: &str, overrides: &[(&str, &str)]) -> TestStack {
+        let admin_url = admin_url.to_owned();
         let database_name = format!("recon_test_{}", Uuid::new_v4().simple());
         let admin = PgPool::connect(&admin_url)
             .await

@@ -1,8 +1,9 @@
 //! The deployment artefacts checked with the real tools: `helm lint` and `helm template` (helm
 //! 3.17), `kubernetes-validate --strict` on the rendered manifests (default values and every
-//! optional feature on), one Deployment per `recon-server` target (the chart's targets are the
-//! server's roles, registry stages included), and a Tiltfile that names only files and
-//! resources that exist and takes its targets from the chart.
+//! optional feature on) and on the dev cluster's NATS (a three-node JetStream cluster), one
+//! Deployment per `recon-server` target (the chart's targets are the server's roles, registry
+//! stages included), and a Tiltfile that names only files and resources that exist and takes its
+//! targets from the chart.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -249,6 +250,43 @@ fn the_values_schema_refuses_unknown_targets_and_bad_settings() {
             "{stderr}"
         );
     }
+}
+
+#[test]
+fn the_dev_nats_is_a_three_node_jetstream_cluster_the_chart_uses_with_three_replicas() {
+    let nats = std::fs::read_to_string(repo().join("k8s/nats.yaml")).expect("read k8s/nats.yaml");
+    kubernetes_validate(&nats);
+    let docs = documents(&nats);
+    let statefulsets = of_kind(&docs, "StatefulSet");
+    let [statefulset] = statefulsets.as_slice() else {
+        panic!("one NATS StatefulSet, got {}", statefulsets.len());
+    };
+    let replicas = statefulset["spec"]["replicas"].as_u64().unwrap_or_default();
+    assert_eq!(replicas, 3);
+    let headless = statefulset["spec"]["serviceName"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        of_kind(&docs, "Service")
+            .iter()
+            .any(|service| name(service) == headless && service["spec"]["clusterIP"] == "None"),
+        "the StatefulSet's service {headless} is headless"
+    );
+    let config = of_kind(&docs, "ConfigMap")[0]["data"]["nats.conf"]
+        .as_str()
+        .unwrap_or_default();
+    for ordinal in 0..replicas {
+        let route = format!("nats://nats-{ordinal}.{headless}:6222");
+        assert!(config.contains(&route), "no route {route} in:\n{config}");
+    }
+    assert!(config.contains("jetstream") && config.contains("server_name: $SERVER_NAME"));
+
+    // The chart, installed with the dev values, lists every server and asks for three replicas.
+    let rendered = documents(&render(&[&repo().join("k8s/values-dev.yaml")]));
+    let env = &of_kind(&rendered, "ConfigMap")[0]["data"];
+    let urls = env["NATS_URL"].as_str().unwrap_or_default();
+    assert_eq!(urls.split(',').count(), 3, "{urls}");
+    assert_eq!(env["RECON_NATS_REPLICAS"], "3");
 }
 
 /// Quoted strings of a line, in order.

@@ -33,7 +33,7 @@ usage: cargo xtask <command>
   deps              install what the commands need (Debian packages, the Python venv)
   bench [--quick] [--record] [SECTION...]
                     build release binaries and print the benchmark table (sections: upload,
-                    hostile, events, pipeline, scaling, fairness, versus, startup; all by
+                    hostile, sizes, events, pipeline, scaling, fairness, versus, startup; all by
                     default); exits 1 when a target is missed; --record (a full run only)
                     writes the table and the machine it ran on to BENCHMARKS.md
   fuzz [--seconds N] [TARGET...]

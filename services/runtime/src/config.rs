@@ -17,6 +17,7 @@ pub struct ConfigError {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub database_url: String,
+    /// One NATS server URL, or a cluster's, separated by commas.
     pub nats_url: String,
     pub listen: SocketAddr,
     /// Where every role serves /healthz, /readyz and /metrics; `None` serves them only on the
@@ -118,7 +119,9 @@ impl Default for HttpSettings {
 pub struct PipelineSettings {
     /// Unacknowledged messages are redelivered after this long (kept alive by progress acks).
     pub ack_wait: Duration,
-    /// Deliveries of one message before a transient failure counts as permanent.
+    /// Deliveries of one message (a replica died mid-run, a shutdown handed it back) before
+    /// JetStream stops offering it and the orphan sweep ends its scan. An outage of a
+    /// dependency uses none: the message is held until the dependency is back.
     pub max_deliver: i64,
     /// First back-off after a transient failure; doubles per delivery.
     pub retry_backoff: Duration,
@@ -128,6 +131,9 @@ pub struct PipelineSettings {
     pub orphan_after: Duration,
     /// How often the api role runs the orphan sweep.
     pub sweep_interval: Duration,
+    /// Replicas of both streams and of every consumer: 1 on a single server, 3 on a
+    /// three-node JetStream cluster (survives the loss of one node).
+    pub replicas: usize,
 }
 
 /// How long data lives.
@@ -175,6 +181,7 @@ impl Default for PipelineSettings {
             shutdown_grace: Duration::from_secs(20),
             orphan_after: Duration::from_secs(600),
             sweep_interval: Duration::from_secs(60),
+            replicas: 1,
         }
     }
 }
@@ -278,6 +285,7 @@ impl ServerConfig {
             shutdown_grace: seconds(&get, "RECON_SHUTDOWN_GRACE_SECS", defaults.shutdown_grace)?,
             orphan_after: seconds(&get, "RECON_ORPHAN_AFTER_SECS", defaults.orphan_after)?,
             sweep_interval: seconds(&get, "RECON_SWEEP_INTERVAL_SECS", defaults.sweep_interval)?,
+            replicas: nats_replicas(&get, defaults.replicas)?,
         };
         let limits = capture_limits(&get)?;
         let validation_defaults = ValidationSettings::default();
@@ -351,7 +359,7 @@ impl ServerConfig {
         let websockets = websocket_settings(&get)?;
         Ok(ServerConfig {
             database_url: required(&get, "DATABASE_URL")?,
-            nats_url: get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".to_owned()),
+            nats_url: nats_url(&get)?,
             listen,
             ops_listen: match get("RECON_OPS_LISTEN") {
                 Some(_) => Some(parse_or(&get, "RECON_OPS_LISTEN", None)?),
@@ -373,6 +381,38 @@ impl ServerConfig {
             websockets,
         })
     }
+}
+
+/// `NATS_URL`: one server or several separated by commas, each a URL the client accepts.
+fn nats_url(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let urls = get("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".to_owned());
+    crate::nats::server_addresses(&urls).map_err(|problem| ConfigError {
+        variable: "NATS_URL",
+        problem,
+    })?;
+    Ok(urls)
+}
+
+/// JetStream keeps at most five replicas of a stream.
+const REPLICAS_RANGE: std::ops::RangeInclusive<usize> = 1..=5;
+
+fn nats_replicas(
+    get: &impl Fn(&str) -> Option<String>,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    let variable = "RECON_NATS_REPLICAS";
+    let replicas = parse_or(get, variable, Some(default))?;
+    if !REPLICAS_RANGE.contains(&replicas) {
+        return Err(ConfigError {
+            variable,
+            problem: format!(
+                "{replicas} is out of range; JetStream keeps {} to {} replicas",
+                REPLICAS_RANGE.start(),
+                REPLICAS_RANGE.end()
+            ),
+        });
+    }
+    Ok(replicas)
 }
 
 fn quota_settings(get: &impl Fn(&str) -> Option<String>) -> Result<QuotaSettings, ConfigError> {
@@ -762,6 +802,38 @@ mod tests {
         let err =
             config(&[("DATABASE_URL", "x"), ("RECON_MINIMUM_CLI_VERSION", "new")]).unwrap_err();
         assert_eq!(err.variable, "RECON_MINIMUM_CLI_VERSION");
+    }
+
+    #[test]
+    fn nats_takes_a_server_list_and_a_replica_count() {
+        let defaults = config(&[("DATABASE_URL", "x")]).unwrap();
+        assert_eq!(defaults.nats_url, "nats://127.0.0.1:4222");
+        assert_eq!(defaults.pipeline.replicas, 1);
+        let cluster = config(&[
+            ("DATABASE_URL", "x"),
+            (
+                "NATS_URL",
+                "nats://nats-0:4222, nats://nats-1:4222,nats-2:4222",
+            ),
+            ("RECON_NATS_REPLICAS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(cluster.pipeline.replicas, 3);
+        assert_eq!(
+            crate::nats::server_addresses(&cluster.nats_url)
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_each_refused(&[
+            ("NATS_URL", "nats://a:4222,,nats://b:4222"),
+            ("NATS_URL", "nats://a:4222,http://b"),
+            ("RECON_NATS_REPLICAS", "0"),
+            ("RECON_NATS_REPLICAS", "6"),
+            ("RECON_NATS_REPLICAS", "three"),
+        ]);
+        let err = config(&[("DATABASE_URL", "x"), ("NATS_URL", "nats://a:4222,")]).unwrap_err();
+        assert!(err.to_string().contains("separated by commas"), "{err}");
     }
 
     #[test]

@@ -1,4 +1,6 @@
 //! NATS JetStream: the two streams, the durable consumers, and confirmed, de-duplicated publishes.
+//! `NATS_URL` may name every server of a cluster; the streams and their consumers get
+//! `RECON_NATS_REPLICAS` replicas, also when they already exist with another count.
 
 use std::time::Duration;
 
@@ -10,6 +12,8 @@ use crate::config::PipelineSettings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
+    #[error("NATS_URL {url:?}: {problem}")]
+    Address { url: String, problem: String },
     #[error("cannot connect to NATS at {url}: {source}")]
     Connect {
         url: String,
@@ -18,6 +22,15 @@ pub enum BusError {
     #[error("JetStream {action} failed: {message}")]
     JetStream {
         action: &'static str,
+        message: String,
+    },
+    #[error(
+        "JetStream refused {replicas} replicas for {what}: {message} (RECON_NATS_REPLICAS must \
+         not exceed the JetStream servers of the cluster; a single server takes only 1)"
+    )]
+    Replicas {
+        what: String,
+        replicas: usize,
         message: String,
     },
     #[error("could not encode message: {0}")]
@@ -37,16 +50,38 @@ pub struct Bus {
 
 pub type PullConsumer = consumer::Consumer<consumer::pull::Config>;
 
+/// The servers of a `NATS_URL`: one URL, or several separated by commas (the client connects
+/// to any of them and fails over to the others).
+pub fn server_addresses(urls: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
+    urls.split(',')
+        .map(str::trim)
+        .map(|url| {
+            if url.is_empty() {
+                return Err("an empty entry; expected URLs separated by commas, like \
+                            nats://nats-0:4222,nats://nats-1:4222"
+                    .to_owned());
+            }
+            url.parse::<async_nats::ServerAddr>()
+                .map_err(|err| format!("{url:?} is not a NATS server URL: {err}"))
+        })
+        .collect()
+}
+
 impl Bus {
-    /// Connects, retrying in the background when NATS is not up yet.
-    pub async fn connect(url: &str) -> Result<Bus, BusError> {
+    /// Connects to any of the servers in `urls` (see [`server_addresses`]), retrying in the
+    /// background when none is up yet.
+    pub async fn connect(urls: &str) -> Result<Bus, BusError> {
+        let servers = server_addresses(urls).map_err(|problem| BusError::Address {
+            url: urls.to_owned(),
+            problem,
+        })?;
         let client = async_nats::ConnectOptions::new()
             .name("recon-server")
             .retry_on_initial_connect()
-            .connect(url)
+            .connect(servers)
             .await
             .map_err(|source| BusError::Connect {
-                url: url.to_owned(),
+                url: urls.to_owned(),
                 source,
             })?;
         let jetstream = jetstream::new(client.clone());
@@ -72,32 +107,70 @@ impl Bus {
         Ok(info.num_pending + info.num_ack_pending as u64)
     }
 
-    /// Creates the streams if missing. Safe to call from every role and replica.
-    pub async fn ensure_streams(&self) -> Result<(), BusError> {
-        self.jetstream
-            .get_or_create_stream(stream::Config {
-                name: names::SCANS_STREAM.to_owned(),
-                subjects: vec![names::SCANS_SUBJECTS.to_owned()],
-                retention: stream::RetentionPolicy::WorkQueue,
-                storage: stream::StorageType::File,
-                max_age: Duration::from_secs(24 * 3600),
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            })
+    /// Creates the streams if missing, with `replicas` replicas; an existing stream with another
+    /// count is scaled to it. Safe to call from every role and replica.
+    pub async fn ensure_streams(&self, replicas: usize) -> Result<(), BusError> {
+        self.ensure_stream(stream::Config {
+            name: names::SCANS_STREAM.to_owned(),
+            subjects: vec![names::SCANS_SUBJECTS.to_owned()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            max_age: Duration::from_secs(24 * 3600),
+            duplicate_window: Duration::from_secs(120),
+            num_replicas: replicas,
+            ..Default::default()
+        })
+        .await?;
+        self.ensure_stream(stream::Config {
+            name: names::SCAN_EVENTS_STREAM.to_owned(),
+            subjects: vec![names::SCAN_EVENTS_SUBJECTS.to_owned()],
+            retention: stream::RetentionPolicy::Limits,
+            storage: stream::StorageType::File,
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            duplicate_window: Duration::from_secs(120),
+            num_replicas: replicas,
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn ensure_stream(&self, wanted: stream::Config) -> Result<(), BusError> {
+        let replicas = wanted.num_replicas;
+        let refused = |message: String| BusError::Replicas {
+            what: format!("stream {}", wanted.name),
+            replicas,
+            message,
+        };
+        let mut stream = self
+            .jetstream
+            .get_or_create_stream(wanted.clone())
             .await
-            .map_err(|err| js_error("creating stream SCANS")(err.to_string()))?;
-        self.jetstream
-            .get_or_create_stream(stream::Config {
-                name: names::SCAN_EVENTS_STREAM.to_owned(),
-                subjects: vec![names::SCAN_EVENTS_SUBJECTS.to_owned()],
-                retention: stream::RetentionPolicy::Limits,
-                storage: stream::StorageType::File,
-                max_age: Duration::from_secs(7 * 24 * 3600),
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            })
-            .await
-            .map_err(|err| js_error("creating stream SCAN_EVENTS")(err.to_string()))?;
+            .map_err(|err| match err.kind() {
+                jetstream::context::CreateStreamErrorKind::JetStream(_) if replicas > 1 => {
+                    refused(err.to_string())
+                }
+                _ => js_error("creating a stream")(format!("{}: {err}", wanted.name)),
+            })?;
+        let existing = stream.cached_info().config.clone();
+        if existing.num_replicas != replicas {
+            // Only the replica count changes: whatever else an operator tuned stays.
+            let scaled = stream::Config {
+                num_replicas: replicas,
+                ..existing
+            };
+            self.jetstream
+                .update_stream(&scaled)
+                .await
+                .map_err(|err| refused(err.to_string()))?;
+            tracing::info!(stream = %scaled.name, replicas, "stream replicas changed");
+        }
+        if replicas > 1 {
+            // Consumers cannot be placed on a stream whose new peers have not caught up yet
+            // (JetStream answers "insufficient resources").
+            wait_until_replicated(&mut stream, replicas)
+                .await
+                .map_err(refused)?;
+        }
         Ok(())
     }
 
@@ -117,6 +190,7 @@ impl Bus {
                 ack_policy: consumer::AckPolicy::Explicit,
                 ack_wait: settings.ack_wait,
                 max_deliver: settings.max_deliver,
+                num_replicas: settings.replicas,
                 ..Default::default()
             },
         )
@@ -137,12 +211,15 @@ impl Bus {
                 ack_policy: consumer::AckPolicy::Explicit,
                 ack_wait: settings.ack_wait,
                 max_ack_pending: 1,
+                num_replicas: settings.replicas,
                 ..Default::default()
             },
         )
         .await
     }
 
+    /// The durable consumer `config` names, created if missing; an existing one whose replica
+    /// count differs is updated to `config`.
     async fn durable_consumer(
         &self,
         stream_name: &str,
@@ -154,10 +231,29 @@ impl Bus {
             .get_stream(stream_name)
             .await
             .map_err(|err| js_error("looking up stream")(err.to_string()))?;
-        stream
-            .get_or_create_consumer(&name, config)
+        let replicas = config.num_replicas;
+        let consumer = stream
+            .get_or_create_consumer(&name, config.clone())
             .await
-            .map_err(|err| js_error("creating consumer")(err.to_string()))
+            .map_err(|err| js_error("creating consumer")(format!("{name}: {err}")))?;
+        // The server reports 0 for a consumer that follows its stream's count.
+        let existing = match consumer.cached_info().config.num_replicas {
+            0 => stream.cached_info().config.num_replicas,
+            count => count,
+        };
+        if existing == replicas {
+            return Ok(consumer);
+        }
+        let updated = stream
+            .update_consumer(config)
+            .await
+            .map_err(|err| BusError::Replicas {
+                what: format!("consumer {name}"),
+                replicas,
+                message: err.to_string(),
+            })?;
+        tracing::info!(consumer = %name, replicas, "consumer replicas changed");
+        Ok(updated)
     }
 
     /// Publishes the message that hands a scan to the next stage, confirmed by the server.
@@ -198,6 +294,38 @@ impl Bus {
             .await
             .map_err(|err| js_error("publish acknowledgement")(err.to_string()))?;
         Ok(())
+    }
+}
+
+/// How long a stream's replicas may take to catch up with its leader at start-up.
+const REPLICATION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Waits until `stream` has a leader and `replicas - 1` current followers.
+async fn wait_until_replicated(
+    stream: &mut jetstream::stream::Stream,
+    replicas: usize,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + REPLICATION_TIMEOUT;
+    loop {
+        let seen = match stream.info().await {
+            Ok(info) => match &info.cluster {
+                Some(cluster) if cluster.leader.is_some() => {
+                    let current = cluster.replicas.iter().filter(|peer| peer.current).count();
+                    if current + 1 >= replicas {
+                        return Ok(());
+                    }
+                    format!("{} of {replicas} replicas current", current + 1)
+                }
+                _ => "no leader".to_owned(),
+            },
+            Err(err) => err.to_string(),
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "not replicated within {REPLICATION_TIMEOUT:?} ({seen})"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

@@ -1,6 +1,8 @@
 //! The generic stage loop, the same for every stage: consume → load → run → save → `complete`
-//! → publish next → ack, wrapped in the step guard, with back-off for transient failures, termination for
-//! permanent ones, progress acks while a long step runs, and graceful shutdown.
+//! → publish next → ack, wrapped in the step guard. An outage of a dependency (database, blob
+//! store, secrets, NATS) holds the message with back-off until it ends, without using up its
+//! deliveries; a permanent failure terminates it and errors the scan. Progress acks while a long
+//! step runs or a message is held, and graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -258,37 +260,28 @@ async fn handle<S: Stage>(
     let span = tracing::info_span!("stage", step = %S::STEP, %scan_id, delivered);
     crate::trace_context::adopt_parent(&span, message.headers.as_ref());
     async {
-        let scan = match db::scans::get(&deps.db, scan_id).await {
-            Ok(Some(scan)) => scan,
-            Ok(None) => {
-                warn!("no such scan; dropping the message");
-                return Disposition::Terminate;
-            }
-            Err(err) => return retry_later(deps, delivered, &err.to_string()),
-        };
-        if scan.status == recon_contracts::ScanStatus::Errored {
-            info!("scan already errored; not continuing");
-            return Disposition::Ack;
-        }
         let started = std::time::Instant::now();
-        let result = run_in_step(deps, stage, place, scan, message).await;
-        let disposition = match result {
-            Ok(()) => Disposition::Ack,
-            Err(err) if err.is_transient() && delivered < deps.pipeline.max_deliver => {
-                retry_later(deps, delivered, &err.report())
-            }
-            Err(err) => {
-                let text = if err.is_transient() {
-                    format!("gave up after {delivered} attempts: {}", err.report())
-                } else {
-                    err.report()
-                };
-                fail_scan(deps, scan_id, Step::named(S::STEP), &text).await
+        let mut held = 0u32;
+        let disposition = loop {
+            match attempt(deps, stage, place, scan_id, message, held > 0).await {
+                Attempt::Done(disposition) => break disposition,
+                Attempt::Unavailable(error) => {
+                    let delay = backoff(deps, held);
+                    held = held.saturating_add(1);
+                    warn!(
+                        error,
+                        ?delay,
+                        held,
+                        "a dependency is unavailable; holding the message"
+                    );
+                    keep_alive(message, deps.pipeline.ack_wait, tokio::time::sleep(delay)).await;
+                }
             }
         };
         info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             ?disposition,
+            held,
             "stage run finished"
         );
         disposition
@@ -297,15 +290,67 @@ async fn handle<S: Stage>(
     .await
 }
 
-fn retry_later(deps: &Deps, delivered: i64, error: &str) -> Disposition {
-    let exponent = u32::try_from(delivered.saturating_sub(1))
-        .unwrap_or(u32::MAX)
-        .min(6);
-    let delay = deps
-        .pipeline
+/// How one try at a message ended.
+enum Attempt {
+    Done(Disposition),
+    /// The database, the blob store, the secrets store or NATS is down: not the message's
+    /// fault, so it is held (progress acks, no nak) and tried again, and the outage uses up
+    /// none of its `max_deliver` deliveries however long it lasts.
+    Unavailable(String),
+}
+
+async fn attempt<S: Stage>(
+    deps: &Deps,
+    stage: &S,
+    place: &StagePlace,
+    scan_id: Uuid,
+    message: &jetstream::Message,
+    after_outage: bool,
+) -> Attempt {
+    if after_outage {
+        // While the stage waited the scan recorded no progress; this tells the orphan sweep
+        // that the scan is still being worked on (best effort: the database may be the outage).
+        let _ = db::scans::touch(&deps.db, scan_id).await;
+    }
+    let scan = match db::scans::get(&deps.db, scan_id).await {
+        Ok(Some(scan)) => scan,
+        Ok(None) => {
+            warn!("no such scan; dropping the message");
+            return Attempt::Done(Disposition::Terminate);
+        }
+        Err(err) => {
+            let err = StageError::from(err);
+            if err.is_transient() {
+                return Attempt::Unavailable(err.report());
+            }
+            warn!(error = err.report(), "cannot read the scan; retrying later");
+            return Attempt::Done(Disposition::Retry(deps.pipeline.retry_backoff));
+        }
+    };
+    if scan.status == recon_contracts::ScanStatus::Errored {
+        info!("scan already errored; not continuing");
+        return Attempt::Done(Disposition::Ack);
+    }
+    match run_in_step(deps, stage, place, scan, message).await {
+        Ok(()) => Attempt::Done(Disposition::Ack),
+        Err(err) if err.is_transient() => Attempt::Unavailable(err.report()),
+        Err(err) => {
+            Attempt::Done(fail_scan(deps, scan_id, Step::named(S::STEP), &err.report()).await)
+        }
+    }
+}
+
+/// The wait before the next try after `tries` failed ones: `retry_backoff` doubling, at most
+/// 30 s.
+fn backoff(deps: &Deps, tries: u32) -> Duration {
+    deps.pipeline
         .retry_backoff
-        .saturating_mul(2u32.pow(exponent))
-        .min(Duration::from_secs(30));
+        .saturating_mul(2u32.pow(tries.min(6)))
+        .min(Duration::from_secs(30))
+}
+
+fn retry_later(deps: &Deps, error: &str) -> Disposition {
+    let delay = backoff(deps, 0);
     warn!(error, ?delay, "transient failure; retrying");
     Disposition::Retry(delay)
 }
@@ -316,12 +361,12 @@ async fn fail_scan(deps: &Deps, scan_id: Uuid, step: Step, error: &str) -> Dispo
     warn!(error, "step failed permanently");
     if let Err(err) = db::scans::mark_errored(&deps.db, scan_id, &format!("{step}: {error}")).await
     {
-        return retry_later(deps, 1, &err.to_string());
+        return retry_later(deps, &err.to_string());
     }
     let guard = StepGuard::resume(&deps.bus, scan_id, step);
     match guard.errored(error).await {
         Ok(()) => Disposition::Terminate,
-        Err(err) => retry_later(deps, 1, &err.to_string()),
+        Err(err) => retry_later(deps, &err.to_string()),
     }
 }
 

@@ -2,6 +2,10 @@
 //! (its stage died for good, or its message expired) is marked `errored`, with an `errored`
 //! event for the step it was stuck in, so clients stop waiting.
 //!
+//! Idleness is measured only over time the sweep could see: after it failed to reach the
+//! database or NATS, a stage holding a scan through the same outage could not record progress
+//! either, so [`Sweeper`] calls nothing orphaned until a full idle period after the outage.
+//!
 //! Safe with several sweepers at once: the event id is derived from (scan, step, errored), so a
 //! second publish is dropped by JetStream and by the recorder; the status update only applies
 //! while the scan is still `processing` and still stale.
@@ -21,6 +25,47 @@ pub enum SweepError {
     Database(#[from] sqlx::Error),
     #[error("nats: {0}")]
     Bus(#[from] BusError),
+    #[error("nats: not connected")]
+    Disconnected,
+}
+
+/// The periodic sweep, blind for `idle_for` after any failure (see the module comment).
+#[derive(Debug, Default)]
+pub struct Sweeper {
+    /// No scan is called orphaned before this instant.
+    blind_until: Option<tokio::time::Instant>,
+}
+
+impl Sweeper {
+    /// Sweeps once, unless an outage ended less than `idle_for` ago; then it only checks that
+    /// the database and NATS are reachable, and an outage still on extends the wait.
+    pub async fn sweep(
+        &mut self,
+        db: &PgPool,
+        bus: &Bus,
+        steps: &[Step],
+        idle_for: Duration,
+    ) -> Result<Vec<Orphan>, SweepError> {
+        let now = tokio::time::Instant::now();
+        let result = match self.blind_until {
+            Some(until) if now < until => probe(db, bus).await.map(|()| Vec::new()),
+            _ => sweep_orphans(db, bus, steps, idle_for).await,
+        };
+        if result.is_err() {
+            self.blind_until = Some(tokio::time::Instant::now() + idle_for);
+        } else if self.blind_until.is_some_and(|until| now >= until) {
+            self.blind_until = None;
+        }
+        result
+    }
+}
+
+async fn probe(db: &PgPool, bus: &Bus) -> Result<(), SweepError> {
+    sqlx::query("SELECT 1").execute(db).await?;
+    if !bus.is_connected() {
+        return Err(SweepError::Disconnected);
+    }
+    Ok(())
 }
 
 /// A scan the sweep found stuck.

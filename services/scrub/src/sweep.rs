@@ -1,6 +1,8 @@
 //! The last pass over the scrubbed copy: every secret the structured pass found is replaced
 //! wherever else it appears (echoed in a body, a script, another URL), also percent-encoded.
 
+use std::collections::HashSet;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use recon_contracts::{BodyEncoding, Capture};
@@ -21,10 +23,14 @@ fn sweepable(value: &str) -> bool {
 pub fn sweep(capture: &mut Capture, vault: &mut Vault) {
     let mut patterns: Vec<String> = Vec::new();
     let mut replacements: Vec<String> = Vec::new();
+    // A set beside the list: a capture may hold a secret per request, and a list lookup per
+    // variant would make the sweep quadratic in them.
+    let mut seen: HashSet<String> = HashSet::new();
     for (value, placeholder) in vault.secrets() {
         if !sweepable(value) {
             continue;
         }
+        seen.insert(value.to_owned());
         patterns.push(value.to_owned());
         replacements.push(placeholder.to_owned());
         let encoded = utf8_percent_encode(value, NON_ALPHANUMERIC).to_string();
@@ -34,7 +40,7 @@ pub fn sweep(capture: &mut Capture, vault: &mut Vault) {
             .replace("%5F", "_")
             .replace("%7E", "~");
         for variant in [encoded, lenient] {
-            if variant != value && !patterns.contains(&variant) {
+            if variant != value && seen.insert(variant.clone()) {
                 patterns.push(variant);
                 replacements.push(placeholder.to_owned());
             }

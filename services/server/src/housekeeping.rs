@@ -22,8 +22,12 @@ const LAG_SAMPLE_EVERY: Duration = Duration::from_secs(15);
 /// gauge with it. `steps` is the pipeline in order, to name the step a stuck scan stopped in.
 pub async fn run_sweeper(deps: Deps, steps: Vec<Step>, shutdown: CancellationToken) {
     let every = deps.pipeline.sweep_interval;
+    let mut sweeper = sweep::Sweeper::default();
     loop {
-        match sweep::sweep_orphans(&deps.db, &deps.bus, &steps, deps.pipeline.orphan_after).await {
+        match sweeper
+            .sweep(&deps.db, &deps.bus, &steps, deps.pipeline.orphan_after)
+            .await
+        {
             Ok(swept) if !swept.is_empty() => {
                 tracing::warn!(count = swept.len(), "orphan sweep marked scans errored");
                 if let Err(err) = db::orphan_sweeps::record(&deps.db, swept.len()).await {

@@ -25,7 +25,7 @@ pub mod transport;
 mod tunnel;
 mod verdict;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use recon_contracts::{
@@ -95,6 +95,7 @@ pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) ->
     let tiers = ProxyTier::from_secrets(env.secrets);
     let mut notes = vec![tiers_note(&tiers)];
 
+    let requests = requests_by_id(input.capture);
     let mut jobs = Vec::new();
     for ranked in input.ranking.ranked.iter().take(settings.top_endpoints) {
         let endpoint = input
@@ -103,7 +104,7 @@ pub async fn validate(input: ValidationInput<'_>, env: ReplayEnvironment<'_>) ->
             .iter()
             .find(|endpoint| endpoint.id == ranked.endpoint_id);
         let sample = endpoint.map_or(Sample::Missing, |endpoint| {
-            pick_sample(input.capture, &endpoint.request_ids)
+            pick_sample(&requests, &endpoint.request_ids)
         });
         let antibot: Vec<String> = endpoint
             .map(|endpoint| {
@@ -239,12 +240,26 @@ enum Sample<'a> {
     Missing,
 }
 
+/// The capture's requests by id, built once: endpoints name their requests by id, and looking
+/// each up in the request list would make validation quadratic in the capture. The first
+/// request of an id wins, should a capture repeat one.
+fn requests_by_id(capture: &Capture) -> HashMap<&str, &RequestRecord> {
+    let mut requests = HashMap::with_capacity(capture.requests.len());
+    for request in &capture.requests {
+        requests.entry(request.id.as_str()).or_insert(request);
+    }
+    requests
+}
+
 /// The captured request to replay: a successful one that cannot change state when there is
 /// one; otherwise why the endpoint's first request could.
-fn pick_sample<'a>(capture: &'a Capture, request_ids: &[String]) -> Sample<'a> {
+fn pick_sample<'a>(
+    requests: &HashMap<&str, &'a RequestRecord>,
+    request_ids: &[String],
+) -> Sample<'a> {
     let records: Vec<&RequestRecord> = request_ids
         .iter()
-        .filter_map(|id| capture.requests.iter().find(|request| &request.id == id))
+        .filter_map(|id| requests.get(id.as_str()).copied())
         .filter(|request| recon_contracts::is_http_url(&request.url) && request.response.is_some())
         .collect();
     let successful = |record: &&&RequestRecord| {

@@ -12,6 +12,7 @@ mod pipeline;
 mod record;
 mod scaling;
 mod server_process;
+mod sizes;
 mod startup;
 mod stats;
 mod table;
@@ -25,8 +26,8 @@ use anyhow::{bail, Context, Result};
 
 use table::Row;
 
-const SECTIONS: [&str; 8] = [
-    "upload", "hostile", "events", "pipeline", "scaling", "fairness", "versus", "startup",
+const SECTIONS: [&str; 9] = [
+    "upload", "hostile", "sizes", "events", "pipeline", "scaling", "fairness", "versus", "startup",
 ];
 
 pub struct Options {
@@ -88,6 +89,7 @@ async fn main() -> Result<ExitCode> {
         let section_rows = match section.as_str() {
             "upload" => upload::run(&options).await?,
             "hostile" => hostile::run(&options).await?,
+            "sizes" => sizes::run(&options).await?,
             "events" => events::run(&options).await?,
             "pipeline" => pipeline::run(&options).await?,
             "scaling" => scaling::run(&options).await?,

@@ -1,7 +1,8 @@
 //! Validation throughput with 1, 2 and 4 replicas against a lamp shop that takes 200 ms per
-//! request. The scans are queued at validation first (every other role running, validation
-//! not), then the replicas start; the span runs from the first validation start to the last
-//! validation completion, as the server's events record them.
+//! request, each replica a separate `recon-server --target validation` process, as replicas run
+//! in a cluster. The scans are queued at validation first (every other role running in-process,
+//! validation not), then the replica processes start together; the span runs from the first
+//! validation start to the last validation completion, as the server's events record them.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use recon_tests::lamp_shop::{self, LampShop};
 use recon_tests::TestStack;
 use uuid::Uuid;
 
+use crate::server_process::ServerProcess;
 use crate::stats::ms;
 use crate::table::Row;
 use crate::Options;
@@ -50,14 +52,11 @@ async fn validation_span(shop: &LampShop, scans: usize, replicas: usize) -> Resu
         .filter(|role| *role != Role::Stage("validation"))
         .collect();
     let shop_port = shop.address.port().to_string();
-    let mut stack = TestStack::start_with(
-        &roles,
-        &[
-            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
-            ("RECON_VALIDATION_ALLOWED_PORTS", &shop_port),
-        ],
-    )
-    .await;
+    let settings = [
+        ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
+        ("RECON_VALIDATION_ALLOWED_PORTS", shop_port.as_str()),
+    ];
+    let stack = TestStack::start_with(&roles, &settings).await;
     let capture = lamp_shop::capture(&shop.base(), 100, 4);
     let mut ids = Vec::with_capacity(scans);
     for _ in 0..scans {
@@ -66,10 +65,18 @@ async fn validation_span(shop: &LampShop, scans: usize, replicas: usize) -> Resu
         ids.push(scan_id);
     }
     wait_for_all(&stack, &ids, Step::named("intent_filter")).await?;
-    for _ in 0..replicas {
-        stack.add_roles(&[Role::Stage("validation")]).await;
-    }
+    let env: Vec<(&str, String)> = settings
+        .iter()
+        .map(|(name, value)| (*name, (*value).to_owned()))
+        .collect();
+    let processes = futures::future::try_join_all(
+        (0..replicas).map(|_| ServerProcess::spawn_with(&stack, "validation", &env)),
+    )
+    .await?;
     let events = wait_for_all(&stack, &ids, Step::named("validation")).await?;
+    for process in processes {
+        process.stop().await;
+    }
     stack.stop().await;
 
     let times = |status: StepStatus| -> Vec<DateTime<Utc>> {
