@@ -87,21 +87,31 @@ async fn main() -> Result<ExitCode> {
         eprintln!("recon-bench: {section} …");
         let started = std::time::Instant::now();
         let section_rows = match section.as_str() {
-            "upload" => upload::run(&options).await?,
-            "hostile" => hostile::run(&options).await?,
-            "sizes" => sizes::run(&options).await?,
-            "events" => events::run(&options).await?,
-            "pipeline" => pipeline::run(&options).await?,
-            "scaling" => scaling::run(&options).await?,
-            "fairness" => fairness::run(&options).await?,
-            "versus" => versus::run(&options).await?,
-            "startup" => startup::run(&options).await?,
+            "upload" => upload::run(&options).await,
+            "hostile" => hostile::run(&options).await,
+            "sizes" => sizes::run(&options).await,
+            "events" => events::run(&options).await,
+            "pipeline" => pipeline::run(&options).await,
+            "scaling" => scaling::run(&options).await,
+            "fairness" => fairness::run(&options).await,
+            "versus" => versus::run(&options).await,
+            "startup" => startup::run(&options).await,
             other => bail!("no section {other}"),
         };
         eprintln!(
             "recon-bench: {section} took {:.1} s",
             started.elapsed().as_secs_f64()
         );
+        // A section that cannot finish is a missed target, and the others still print.
+        let section_rows = section_rows.unwrap_or_else(|err| {
+            eprintln!("recon-bench: {section} failed: {err:?}");
+            vec![Row::judged(
+                format!("section {section}"),
+                format!("failed: {}", first_line(&format!("{err:#}"))),
+                "runs to the end",
+                false,
+            )]
+        });
         rows.extend(section_rows);
     }
     let table = table::render(&rows);
@@ -120,4 +130,9 @@ async fn main() -> Result<ExitCode> {
     }
     println!("{missed} target(s) missed");
     Ok(ExitCode::FAILURE)
+}
+
+/// The first line of an error chain, for a table cell.
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
 }

@@ -194,18 +194,24 @@ fn graphql_rows(
         .iter()
         .map(|(path, _)| path.as_str())
         .collect();
-    let prepared = m2s.prepare(&har_path, DEMO_TARGET.trim_end_matches('/'), "demo")?;
-    let (_, m2s_paths) = m2s.second_pass(&prepared)?;
-    let m2s_paths: Paths = m2s_paths.iter().map(String::as_str).collect();
+    // mitmproxy2swagger 0.14 fails on some HARs (form-encoded bodies); that is a finding too.
+    let m2s_paths = m2s
+        .prepare(&har_path, DEMO_TARGET.trim_end_matches('/'), "demo")
+        .and_then(|prepared| m2s.second_pass(&prepared))
+        .map(|(_, paths)| paths.iter().map(String::as_str).collect::<Paths>());
     Ok(operations
         .iter()
         .map(|(path, count)| {
             let kept = |paths: &Paths| {
                 if paths.contains(path) {
-                    "1 path for all"
+                    "1 path for all".to_owned()
                 } else {
-                    "not found"
+                    "not found".to_owned()
                 }
+            };
+            let m2s_kept = match &m2s_paths {
+                Ok(paths) => kept(paths),
+                Err(err) => format!("failed ({})", last_line(&format!("{err:#}"))),
             };
             Row::info(
                 format!("GraphQL operations on POST {path}, demo HAR"),
@@ -213,9 +219,17 @@ fn graphql_rows(
                     "ours {count} endpoints, one per operation; har-to-openapi {}; \
                      mitmproxy2swagger {}",
                     kept(&h2o_paths),
-                    kept(&m2s_paths)
+                    m2s_kept
                 ),
             )
         })
         .collect())
+}
+
+/// The last non-empty line of a tool's error output (a Python traceback ends with the error).
+fn last_line(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .map_or(text, str::trim)
 }
