@@ -26,7 +26,7 @@ fuzz_target!(|input: (Vec<HostileText>, u16, SiteScript)| {
         inventory,
         ranking,
         validation,
-        scrubbed: recon_scrub::scrub(&capture),
+        scrubbed: recon_scrub::scrub(capture),
     };
     for snippet in results.synthesize().snippets {
         let language = Language::of(&snippet.language).expect("a snippet language the lexers know");
