@@ -10,7 +10,7 @@ use crate::{harness_env, run_ok};
 
 /// The repository's root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    crate::crate_dir()
         .parent()
         .expect("tests/ sits in the repository")
         .to_path_buf()

@@ -6,78 +6,16 @@
 //! targets from the chart.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use recon_contracts::names;
 use recon_server::Role;
+use recon_tests::chart::{all_features, chart, documents, name, of_kind, render, repo};
 use recon_tests::{harness_env, run_ok};
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    recon_tests::crate_dir()
-        .parent()
-        .expect("tests/ sits in the repository")
-        .to_path_buf()
-}
-
-fn chart() -> PathBuf {
-    repo().join("helm/browser-recon")
-}
-
-fn all_features() -> PathBuf {
-    chart().join("ci/all-features-values.yaml")
-}
-
 fn helm() -> Command {
     Command::new(harness_env("RECON_TEST_HELM"))
-}
-
-/// `helm template` with the release name `recon` and the given values files.
-fn render(values: &[&Path]) -> String {
-    let mut command = helm();
-    command.arg("template").arg("recon").arg(chart());
-    for file in values {
-        command.arg("--values").arg(file);
-    }
-    String::from_utf8(run_ok(&mut command).stdout).expect("helm prints UTF-8")
-}
-
-/// Every YAML document as JSON, parsed by PyYAML in the test venv.
-fn documents(yaml: &str) -> Vec<Value> {
-    let mut child = Command::new(harness_env("RECON_TEST_PYTHON"))
-        .args([
-            "-c",
-            "import json, sys, yaml\n\
-             docs = [d for d in yaml.safe_load_all(sys.stdin) if d]\n\
-             json.dump(docs, sys.stdout)",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start python");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(yaml.as_bytes())
-        .expect("write yaml");
-    let output = child.wait_with_output().expect("python ends");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("json from python")
-}
-
-fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    docs.iter().filter(|doc| doc["kind"] == kind).collect()
-}
-
-fn name(doc: &Value) -> &str {
-    doc["metadata"]["name"].as_str().unwrap_or_default()
 }
 
 fn kubernetes_validate(yaml: &str) {
@@ -108,8 +46,8 @@ fn helm_lint_passes_with_default_values_and_every_feature_on() {
 
 #[test]
 fn rendered_manifests_pass_strict_kubernetes_validation() {
-    kubernetes_validate(&render(&[]));
-    let everything = render(&[&all_features()]);
+    kubernetes_validate(&render(&[], &[]));
+    let everything = render(&[&all_features()], &[]);
     kubernetes_validate(&everything);
     let docs = documents(&everything);
     for kind in [
@@ -134,7 +72,7 @@ fn rendered_manifests_pass_strict_kubernetes_validation() {
 
 #[test]
 fn every_target_of_the_binary_has_a_deployment_with_probes() {
-    let docs = documents(&render(&[]));
+    let docs = documents(&render(&[], &[]));
     let deployments = of_kind(&docs, "Deployment");
     assert_eq!(deployments.len(), Role::all().len());
     for role in Role::all() {
@@ -210,7 +148,7 @@ fn the_charts_targets_are_the_servers_roles() {
 
 #[test]
 fn keda_scales_each_stage_on_its_own_jetstream_consumer() {
-    let docs = documents(&render(&[&all_features()]));
+    let docs = documents(&render(&[&all_features()], &[]));
     let scaled = of_kind(&docs, "ScaledObject");
     assert!(!scaled.is_empty());
     for object in scaled {
@@ -282,7 +220,7 @@ fn the_dev_nats_is_a_three_node_jetstream_cluster_the_chart_uses_with_three_repl
     assert!(config.contains("jetstream") && config.contains("server_name: $SERVER_NAME"));
 
     // The chart, installed with the dev values, lists every server and asks for three replicas.
-    let rendered = documents(&render(&[&repo().join("k8s/values-dev.yaml")]));
+    let rendered = documents(&render(&[&repo().join("k8s/values-dev.yaml")], &[]));
     let env = &of_kind(&rendered, "ConfigMap")[0]["data"];
     let urls = env["NATS_URL"].as_str().unwrap_or_default();
     assert_eq!(urls.split(',').count(), 3, "{urls}");
@@ -319,7 +257,7 @@ fn the_tiltfile_names_only_files_and_resources_that_exist() {
     }
 
     let mut workloads = BTreeSet::new();
-    let mut manifests = render(&[&repo().join("k8s/values-dev.yaml")]);
+    let mut manifests = render(&[&repo().join("k8s/values-dev.yaml")], &[]);
     for file in [
         "k8s/nats.yaml",
         "k8s/postgres.yaml",
