@@ -173,6 +173,11 @@ impl Recorder {
             }
             "Network.webSocketCreated" => {
                 let created: cdp::WebSocketCreated = parse(&event.params)?;
+                // The handshake record takes this URL, and the server refuses a capture with a
+                // request whose URL is no network address.
+                if !recon_contracts::is_network_url(&created.url) {
+                    return None;
+                }
                 let key = (session.clone(), created.request_id.clone());
                 self.websocket_urls.insert(key.clone(), created.url.clone());
                 self.stream(key, StreamKind::WebSocket, &created.url);
@@ -728,6 +733,35 @@ mod tests {
         capture.validate().unwrap();
         let urls: Vec<&str> = capture.requests.iter().map(|r| r.url.as_str()).collect();
         assert_eq!(urls, ["http://127.0.0.1:9/api"]);
+    }
+
+    #[test]
+    fn a_socket_created_with_no_network_url_leaves_no_handshake_record() {
+        // Found by the cdp_events fuzz target: webSocketCreated named a blob: URL and the
+        // handshake that followed became a request the server refuses.
+        let mut r = recorder();
+        for (id, url) in [
+            ("w1", "blob:http://127.0.0.1:9/0b6e"),
+            ("w2", "ws://127.0.0.1:9/live"),
+        ] {
+            r.on_event(&event(
+                "S",
+                "Network.webSocketCreated",
+                json!({"requestId": id, "url": url}),
+            ));
+            r.on_event(&event(
+                "S",
+                "Network.webSocketWillSendHandshakeRequest",
+                json!({"requestId": id, "timestamp": 1.0, "wallTime": 1.0,
+                       "request": {"headers": {"Upgrade": "websocket"}}}),
+            ));
+        }
+        let capture = r.finish(2_000.0, None);
+        capture.validate().unwrap();
+        let urls: Vec<&str> = capture.requests.iter().map(|r| r.url.as_str()).collect();
+        assert_eq!(urls, ["ws://127.0.0.1:9/live"]);
+        let streams: Vec<&str> = capture.streams.iter().map(|s| s.url.as_str()).collect();
+        assert_eq!(streams, ["ws://127.0.0.1:9/live"]);
     }
 
     #[test]
