@@ -17,6 +17,8 @@ use uuid::Uuid;
 const SCAN_TIMEOUT: Duration = Duration::from_secs(240);
 const LEADER_TIMEOUT: Duration = Duration::from_secs(60);
 const SCANS_PER_WAVE: usize = 6;
+/// The servers of these tests run with the default `RECON_EVENT_PARTITIONS`.
+const PARTITIONS: u16 = 8;
 
 async fn jetstream_of(cluster: &NatsCluster) -> jetstream::Context {
     let servers = recon_runtime::nats::server_addresses(&cluster.urls()).expect("cluster URLs");
@@ -188,7 +190,7 @@ async fn scans_complete_once_through_the_loss_of_the_stream_leader_and_of_a_foll
     Bus::connect(&cluster.urls())
         .await
         .expect("connect")
-        .ensure_streams(1)
+        .ensure_streams(1, PARTITIONS)
         .await
         .expect("streams with one replica");
     let urls = cluster.urls();
@@ -204,7 +206,10 @@ async fn scans_complete_once_through_the_loss_of_the_stream_leader_and_of_a_foll
     for step in recon_tests::steps() {
         consumer_on_three(&js, names::SCANS_STREAM, step.as_str()).await;
     }
-    consumer_on_three(&js, names::SCAN_EVENTS_STREAM, names::EVENTS_CONSUMER).await;
+    for partition in 0..PARTITIONS {
+        let consumer = names::events_partition_consumer(PARTITIONS, partition);
+        consumer_on_three(&js, names::SCAN_EVENTS_STREAM, &consumer).await;
+    }
 
     let started = Instant::now();
     let first = start_scans(&stack, SCANS_PER_WAVE).await;
@@ -259,13 +264,15 @@ async fn a_single_server_asked_for_three_replicas_refuses_to_start_naming_the_se
     let nats = NatsServer::start().await;
     let bus = Bus::connect(&nats.url).await.expect("connect");
     let err = bus
-        .ensure_streams(3)
+        .ensure_streams(3, PARTITIONS)
         .await
         .expect_err("one server cannot hold three replicas");
     let text = err.to_string();
     assert!(text.contains("RECON_NATS_REPLICAS"), "{text}");
     assert!(text.contains("3 replicas for stream SCANS"), "{text}");
     // One replica there is fine, and asking again is idempotent.
-    bus.ensure_streams(1).await.expect("one replica");
-    bus.ensure_streams(1).await.expect("again");
+    bus.ensure_streams(1, PARTITIONS)
+        .await
+        .expect("one replica");
+    bus.ensure_streams(1, PARTITIONS).await.expect("again");
 }

@@ -1,58 +1,56 @@
 //! The events recorder (target `events`): persists every progress event from `SCAN_EVENTS`
-//! as a `scan_events` row with a gap-free per-scan cursor. Any number of recorders share one
-//! durable consumer that allows a single event in flight, so rows appear in publication order;
-//! the cursor itself is made safe against concurrent writers in `recon_runtime::db::events`.
+//! as a `scan_events` row with a gap-free per-scan cursor.
+//!
+//! JetStream maps each scan onto one of `RECON_EVENT_PARTITIONS` partitions. Each partition has
+//! one durable consumer that lets a single event be in flight across all recorders, so a scan's
+//! rows appear in its publication order while scans in different partitions record in
+//! parallel. Every recorder runs one task per partition: one process already records that many
+//! scans at once, and more processes add failover. The cursor itself is made safe against
+//! concurrent writers in `recon_runtime::db::events`.
+//!
+//! A change of layout (from the single consumer of 0.3.0, or to another number of partitions)
+//! is handled in [`layout`]: the old consumers are drained before the new partitions record.
 
-use std::time::Duration;
+mod layout;
+mod record;
 
-use async_nats::jetstream::{self, AckKind};
-use recon_contracts::{decode_message, StepEvent};
 use recon_runtime::nats::BusError;
 use recon_runtime::stage::Deps;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::info;
 
 pub async fn run_recorder(deps: Deps, shutdown: CancellationToken) -> Result<(), BusError> {
-    let consumer = deps.bus.events_consumer(&deps.pipeline).await?;
-    info!("events recorder ready");
-    let deps = &deps;
-    recon_runtime::consume::consume_one_at_a_time(
-        &consumer,
-        "events",
-        &shutdown,
-        |message| async move { record(deps, &message).await },
-    )
-    .await;
+    let partitions = deps.pipeline.event_partitions;
+    // The new layout's consumers exist before any old one is deleted, so from here on every
+    // stored event has a consumer that will deliver it.
+    let mut consumers = Vec::with_capacity(usize::from(partitions));
+    for partition in 0..partitions {
+        consumers.push(
+            deps.bus
+                .event_partition_consumer(&deps.pipeline, partition)
+                .await?,
+        );
+    }
+    layout::drain_earlier_layouts(&deps, &shutdown).await?;
+    info!(partitions, "events recorder ready");
+    let mut tasks = JoinSet::new();
+    for (partition, consumer) in (0..partitions).zip(consumers) {
+        let deps = deps.clone();
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            let role = format!("events partition {partition}");
+            let deps = &deps;
+            recon_runtime::consume::consume_one_at_a_time(
+                &consumer,
+                &role,
+                &shutdown,
+                |message| async move { record::record(deps, &message).await },
+            )
+            .await;
+        });
+    }
+    while tasks.join_next().await.is_some() {}
     info!("events recorder stopped");
     Ok(())
-}
-
-async fn record(deps: &Deps, message: &jetstream::Message) {
-    let disposition = match decode_message::<StepEvent>(&message.payload) {
-        Err(err) => {
-            warn!(error = %err, subject = %message.subject, "dropping a malformed event");
-            AckKind::Term
-        }
-        Ok(event) => match recon_runtime::db::events::record(&deps.db, &event).await {
-            Ok(inserted) => {
-                debug!(scan_id = %event.scan_id, step = %event.step, status = event.status.as_str(), inserted, "event recorded");
-                AckKind::Ack
-            }
-            Err(err) if recon_runtime::error::is_transient_db_error(&err) => {
-                warn!(error = %err, "database unavailable; event will be retried");
-                AckKind::Nak(Some(Duration::from_millis(500)))
-            }
-            Err(err) => {
-                warn!(error = %err, scan_id = %event.scan_id, "event cannot be stored (unknown scan?); dropping");
-                AckKind::Term
-            }
-        },
-    };
-    let result = match disposition {
-        AckKind::Ack => message.double_ack().await,
-        other => message.ack_with(other).await,
-    };
-    if let Err(err) = result {
-        warn!(error = %err, "event acknowledgement failed; it will be redelivered");
-    }
 }

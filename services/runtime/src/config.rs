@@ -134,6 +134,9 @@ pub struct PipelineSettings {
     /// Replicas of both streams and of every consumer: 1 on a single server, 3 on a
     /// three-node JetStream cluster (survives the loss of one node).
     pub replicas: usize,
+    /// Partitions of the progress events: each scan's events map onto one of them, and each
+    /// is recorded in publication order while different partitions record in parallel.
+    pub event_partitions: u16,
 }
 
 /// How long data lives.
@@ -182,6 +185,7 @@ impl Default for PipelineSettings {
             orphan_after: Duration::from_secs(600),
             sweep_interval: Duration::from_secs(60),
             replicas: 1,
+            event_partitions: 8,
         }
     }
 }
@@ -286,6 +290,7 @@ impl ServerConfig {
             orphan_after: seconds(&get, "RECON_ORPHAN_AFTER_SECS", defaults.orphan_after)?,
             sweep_interval: seconds(&get, "RECON_SWEEP_INTERVAL_SECS", defaults.sweep_interval)?,
             replicas: nats_replicas(&get, defaults.replicas)?,
+            event_partitions: event_partitions(&get, defaults.event_partitions)?,
         };
         let limits = capture_limits(&get)?;
         let validation_defaults = ValidationSettings::default();
@@ -413,6 +418,28 @@ fn nats_replicas(
         });
     }
     Ok(replicas)
+}
+
+/// Each partition is one durable consumer with its own task in every recorder.
+const EVENT_PARTITIONS_RANGE: std::ops::RangeInclusive<u16> = 1..=64;
+
+fn event_partitions(
+    get: &impl Fn(&str) -> Option<String>,
+    default: u16,
+) -> Result<u16, ConfigError> {
+    let variable = "RECON_EVENT_PARTITIONS";
+    let partitions = parse_or(get, variable, Some(default))?;
+    if !EVENT_PARTITIONS_RANGE.contains(&partitions) {
+        return Err(ConfigError {
+            variable,
+            problem: format!(
+                "{partitions} is out of range; use {} to {} partitions",
+                EVENT_PARTITIONS_RANGE.start(),
+                EVENT_PARTITIONS_RANGE.end()
+            ),
+        });
+    }
+    Ok(partitions)
 }
 
 fn quota_settings(get: &impl Fn(&str) -> Option<String>) -> Result<QuotaSettings, ConfigError> {
@@ -834,6 +861,22 @@ mod tests {
         ]);
         let err = config(&[("DATABASE_URL", "x"), ("NATS_URL", "nats://a:4222,")]).unwrap_err();
         assert!(err.to_string().contains("separated by commas"), "{err}");
+    }
+
+    #[test]
+    fn event_partitions_default_to_eight_and_are_bounded() {
+        let defaults = config(&[("DATABASE_URL", "x")]).unwrap();
+        assert_eq!(defaults.pipeline.event_partitions, 8);
+        let one = config(&[("DATABASE_URL", "x"), ("RECON_EVENT_PARTITIONS", "1")]).unwrap();
+        assert_eq!(one.pipeline.event_partitions, 1);
+        let most = config(&[("DATABASE_URL", "x"), ("RECON_EVENT_PARTITIONS", "64")]).unwrap();
+        assert_eq!(most.pipeline.event_partitions, 64);
+        assert_each_refused(&[
+            ("RECON_EVENT_PARTITIONS", "0"),
+            ("RECON_EVENT_PARTITIONS", "65"),
+            ("RECON_EVENT_PARTITIONS", "-1"),
+            ("RECON_EVENT_PARTITIONS", "eight"),
+        ]);
     }
 
     #[test]

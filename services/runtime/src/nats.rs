@@ -1,10 +1,13 @@
 //! NATS JetStream: the two streams, the durable consumers, and confirmed, de-duplicated publishes.
 //! `NATS_URL` may name every server of a cluster; the streams and their consumers get
 //! `RECON_NATS_REPLICAS` replicas, also when they already exist with another count.
+//! `SCAN_EVENTS` maps each scan onto one of `RECON_EVENT_PARTITIONS` partitions (a subject
+//! transform), each with its own recorder consumer (`recon_events` explains the layout change).
 
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
+use futures::TryStreamExt;
 use recon_contracts::{encode_message, names, StageMessage, StepEvent};
 use uuid::Uuid;
 
@@ -107,9 +110,15 @@ impl Bus {
         Ok(info.num_pending + info.num_ack_pending as u64)
     }
 
-    /// Creates the streams if missing, with `replicas` replicas; an existing stream with another
-    /// count is scaled to it. Safe to call from every role and replica.
-    pub async fn ensure_streams(&self, replicas: usize) -> Result<(), BusError> {
+    /// Creates the streams if missing, with `replicas` replicas and `SCAN_EVENTS` split into
+    /// `event_partitions` partitions; an existing stream with another count or layout is updated
+    /// to them. Safe to call from every role and replica.
+    pub async fn ensure_streams(
+        &self,
+        replicas: usize,
+        event_partitions: u16,
+    ) -> Result<(), BusError> {
+        let (source, destination) = names::events_subject_transform(event_partitions);
         self.ensure_stream(stream::Config {
             name: names::SCANS_STREAM.to_owned(),
             subjects: vec![names::SCANS_SUBJECTS.to_owned()],
@@ -129,6 +138,10 @@ impl Bus {
             max_age: Duration::from_secs(7 * 24 * 3600),
             duplicate_window: Duration::from_secs(120),
             num_replicas: replicas,
+            subject_transform: Some(stream::SubjectTransform {
+                source,
+                destination,
+            }),
             ..Default::default()
         })
         .await
@@ -152,10 +165,22 @@ impl Bus {
                 _ => js_error("creating a stream")(format!("{}: {err}", wanted.name)),
             })?;
         let existing = stream.cached_info().config.clone();
+        if existing.subject_transform != wanted.subject_transform {
+            // Only the layout changes: whatever else an operator tuned stays.
+            let mapped = stream::Config {
+                subject_transform: wanted.subject_transform.clone(),
+                ..existing.clone()
+            };
+            self.jetstream.update_stream(&mapped).await.map_err(|err| {
+                js_error("changing a stream's subject transform")(err.to_string())
+            })?;
+            tracing::info!(stream = %mapped.name, transform = ?mapped.subject_transform, "stream subject transform changed");
+        }
         if existing.num_replicas != replicas {
             // Only the replica count changes: whatever else an operator tuned stays.
             let scaled = stream::Config {
                 num_replicas: replicas,
+                subject_transform: wanted.subject_transform.clone(),
                 ..existing
             };
             self.jetstream
@@ -197,17 +222,20 @@ impl Bus {
         .await
     }
 
-    /// The recorder's consumer. One event in flight across all recorders: the next event is
-    /// delivered only after the previous one is stored, so cursors follow publication order.
-    pub async fn events_consumer(
+    /// The recorders' consumer of one partition of the current layout. One event of the
+    /// partition in flight across all recorders: the next is delivered only after the previous
+    /// one is stored, so a scan's cursors follow its publication order.
+    pub async fn event_partition_consumer(
         &self,
         settings: &PipelineSettings,
+        partition: u16,
     ) -> Result<PullConsumer, BusError> {
+        let partitions = settings.event_partitions;
         self.durable_consumer(
             names::SCAN_EVENTS_STREAM,
             consumer::pull::Config {
-                durable_name: Some(names::EVENTS_CONSUMER.to_owned()),
-                filter_subject: names::SCAN_EVENTS_SUBJECTS.to_owned(),
+                durable_name: Some(names::events_partition_consumer(partitions, partition)),
+                filter_subject: names::events_partition_filter(partitions, partition),
                 ack_policy: consumer::AckPolicy::Explicit,
                 ack_wait: settings.ack_wait,
                 max_ack_pending: 1,
@@ -216,6 +244,69 @@ impl Bus {
             },
         )
         .await
+    }
+
+    /// Recorder consumers on `SCAN_EVENTS` that belong to no current partition: the single
+    /// consumer of the unpartitioned layout, and those of a layout of another size.
+    pub async fn stale_event_consumers(
+        &self,
+        event_partitions: u16,
+    ) -> Result<Vec<PullConsumer>, BusError> {
+        let describe = |err: String| js_error("listing the events consumers")(err);
+        let stream = self
+            .jetstream
+            .get_stream(names::SCAN_EVENTS_STREAM)
+            .await
+            .map_err(|err| describe(err.to_string()))?;
+        let listed: Vec<String> = stream
+            .consumer_names()
+            .try_collect()
+            .await
+            .map_err(|err| describe(err.to_string()))?;
+        let mut stale = Vec::new();
+        for name in listed {
+            let is_stale = name == names::LEGACY_EVENTS_CONSUMER
+                || names::parse_events_partition_consumer(&name)
+                    .is_some_and(|(partitions, _)| partitions != event_partitions);
+            if !is_stale {
+                continue;
+            }
+            match stream.consumer_info(&name).await {
+                Ok(_) => {}
+                // Another recorder finished draining it and deleted it meanwhile.
+                Err(err) if err.kind() == jetstream::context::ConsumerInfoErrorKind::NotFound => {
+                    continue
+                }
+                Err(err) => return Err(describe(format!("{name}: {err}"))),
+            }
+            let consumer = stream
+                .get_consumer::<consumer::pull::Config>(&name)
+                .await
+                .map_err(|err| describe(format!("{name}: {err}")))?;
+            stale.push(consumer);
+        }
+        Ok(stale)
+    }
+
+    /// Deletes a drained consumer of `SCAN_EVENTS`; one already gone is fine.
+    pub async fn delete_event_consumer(&self, name: &str) -> Result<(), BusError> {
+        let describe = |err: String| js_error("deleting an events consumer")(err);
+        let stream = self
+            .jetstream
+            .get_stream(names::SCAN_EVENTS_STREAM)
+            .await
+            .map_err(|err| describe(err.to_string()))?;
+        match stream.delete_consumer(name).await {
+            Ok(_) => Ok(()),
+            Err(err) => match err.kind() {
+                stream::ConsumerErrorKind::JetStream(code)
+                    if code.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND =>
+                {
+                    Ok(())
+                }
+                _ => Err(describe(format!("{name}: {err}"))),
+            },
+        }
     }
 
     /// The durable consumer `config` names, created if missing; an existing one whose replica

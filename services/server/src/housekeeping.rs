@@ -87,18 +87,30 @@ async fn sample_scans(deps: &Deps) {
     }
 }
 
-/// The stream and durable consumer a role pulls from.
-fn consumer_of(role: Role) -> Option<(&'static str, &'static str)> {
+/// The stream and durable consumers a role pulls from: one per stage, one per partition of the
+/// events layout of `event_partitions` partitions for the recorder.
+fn consumers_of(role: Role, event_partitions: u16) -> Vec<(&'static str, String)> {
     match role {
-        Role::Api => None,
-        Role::Events => Some((names::SCAN_EVENTS_STREAM, names::EVENTS_CONSUMER)),
-        Role::Stage(name) => Some((names::SCANS_STREAM, name)),
+        Role::Api => Vec::new(),
+        Role::Events => (0..event_partitions)
+            .map(|partition| {
+                (
+                    names::SCAN_EVENTS_STREAM,
+                    names::events_partition_consumer(event_partitions, partition),
+                )
+            })
+            .collect(),
+        Role::Stage(name) => vec![(names::SCANS_STREAM, name.to_owned())],
     }
 }
 
 /// Samples the lag of the consumers of `roles` until shutdown.
 pub async fn run_lag_sampler(deps: Deps, roles: Vec<Role>, shutdown: CancellationToken) {
-    let consumers: Vec<_> = roles.into_iter().filter_map(consumer_of).collect();
+    let partitions = deps.pipeline.event_partitions;
+    let consumers: Vec<_> = roles
+        .into_iter()
+        .flat_map(|role| consumers_of(role, partitions))
+        .collect();
     if consumers.is_empty() {
         return;
     }
@@ -110,7 +122,7 @@ pub async fn run_lag_sampler(deps: Deps, roles: Vec<Role>, shutdown: Cancellatio
                         .consumer_pending
                         .get_or_create(&ConsumerLabels {
                             stream: (*stream).to_owned(),
-                            consumer: (*consumer).to_owned(),
+                            consumer: consumer.clone(),
                         })
                         .set(i64::try_from(lag).unwrap_or(i64::MAX));
                 }
