@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
 use recon_contracts::{names, RecordedEvent, ScanStatus};
+use recon_runtime::config::PipelineSettings;
 use recon_runtime::nats::Bus;
 use recon_tests::{fixtures, NatsCluster, NatsServer, TestStack};
 use uuid::Uuid;
@@ -19,6 +20,14 @@ const LEADER_TIMEOUT: Duration = Duration::from_secs(60);
 const SCANS_PER_WAVE: usize = 6;
 /// The servers of these tests run with the default `RECON_EVENT_PARTITIONS`.
 const PARTITIONS: u16 = 8;
+
+fn replicated(replicas: usize) -> PipelineSettings {
+    PipelineSettings {
+        replicas,
+        event_partitions: PARTITIONS,
+        ..PipelineSettings::default()
+    }
+}
 
 async fn jetstream_of(cluster: &NatsCluster) -> jetstream::Context {
     let servers = recon_runtime::nats::server_addresses(&cluster.urls()).expect("cluster URLs");
@@ -190,7 +199,7 @@ async fn scans_complete_once_through_the_loss_of_the_stream_leader_and_of_a_foll
     Bus::connect(&cluster.urls())
         .await
         .expect("connect")
-        .ensure_streams(1, PARTITIONS)
+        .ensure_streams(&replicated(1))
         .await
         .expect("streams with one replica");
     let urls = cluster.urls();
@@ -264,15 +273,15 @@ async fn a_single_server_asked_for_three_replicas_refuses_to_start_naming_the_se
     let nats = NatsServer::start().await;
     let bus = Bus::connect(&nats.url).await.expect("connect");
     let err = bus
-        .ensure_streams(3, PARTITIONS)
+        .ensure_streams(&replicated(3))
         .await
         .expect_err("one server cannot hold three replicas");
     let text = err.to_string();
     assert!(text.contains("RECON_NATS_REPLICAS"), "{text}");
     assert!(text.contains("3 replicas for stream SCANS"), "{text}");
     // One replica there is fine, and asking again is idempotent.
-    bus.ensure_streams(1, PARTITIONS)
+    bus.ensure_streams(&replicated(1))
         .await
         .expect("one replica");
-    bus.ensure_streams(1, PARTITIONS).await.expect("again");
+    bus.ensure_streams(&replicated(1)).await.expect("again");
 }

@@ -22,8 +22,6 @@ use tracing::info;
 
 pub async fn run_recorder(deps: Deps, shutdown: CancellationToken) -> Result<(), BusError> {
     let partitions = deps.pipeline.event_partitions;
-    // The new layout's consumers exist before any old one is deleted, so from here on every
-    // stored event has a consumer that will deliver it.
     let mut consumers = Vec::with_capacity(usize::from(partitions));
     for partition in 0..partitions {
         consumers.push(
@@ -32,7 +30,10 @@ pub async fn run_recorder(deps: Deps, shutdown: CancellationToken) -> Result<(),
                 .await?,
         );
     }
-    layout::drain_earlier_layouts(&deps, &shutdown).await?;
+    if !layout::drain_earlier_layouts(&deps, &shutdown).await? {
+        info!("events recorder stopped while draining an earlier layout");
+        return Ok(());
+    }
     info!(partitions, "events recorder ready");
     let mut tasks = JoinSet::new();
     for (partition, consumer) in (0..partitions).zip(consumers) {

@@ -97,8 +97,7 @@ pub enum OpenError {
 pub async fn open_deps(config: &ServerConfig, needs: Needs) -> Result<Deps, OpenError> {
     let db = crate::db::connect(&config.database_url)?;
     let bus = Bus::connect(&config.nats_url).await?;
-    bus.ensure_streams(config.pipeline.replicas, config.pipeline.event_partitions)
-        .await?;
+    bus.ensure_streams(&config.pipeline).await?;
     let blob = match needs.blob {
         true => Some(blob::open_blob_store(&config.blob_url).await?),
         false => None,

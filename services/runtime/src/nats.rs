@@ -110,15 +110,17 @@ impl Bus {
         Ok(info.num_pending + info.num_ack_pending as u64)
     }
 
-    /// Creates the streams if missing, with `replicas` replicas and `SCAN_EVENTS` split into
-    /// `event_partitions` partitions; an existing stream with another count or layout is updated
-    /// to them. Safe to call from every role and replica.
-    pub async fn ensure_streams(
-        &self,
-        replicas: usize,
-        event_partitions: u16,
-    ) -> Result<(), BusError> {
-        let (source, destination) = names::events_subject_transform(event_partitions);
+    /// Creates the streams if missing, with `settings.replicas` replicas and `SCAN_EVENTS` split
+    /// into `settings.event_partitions` partitions, each with its recorder consumer; an existing
+    /// stream with another count or layout is updated to them. Safe to call from every role and
+    /// replica.
+    pub async fn ensure_streams(&self, settings: &PipelineSettings) -> Result<(), BusError> {
+        let replicas = settings.replicas;
+        let (source, destination) = names::events_subject_transform(settings.event_partitions);
+        let layout = Some(stream::SubjectTransform {
+            source,
+            destination,
+        });
         self.ensure_stream(stream::Config {
             name: names::SCANS_STREAM.to_owned(),
             subjects: vec![names::SCANS_SUBJECTS.to_owned()],
@@ -130,24 +132,44 @@ impl Bus {
             ..Default::default()
         })
         .await?;
-        self.ensure_stream(stream::Config {
-            name: names::SCAN_EVENTS_STREAM.to_owned(),
-            subjects: vec![names::SCAN_EVENTS_SUBJECTS.to_owned()],
-            retention: stream::RetentionPolicy::Limits,
-            storage: stream::StorageType::File,
-            max_age: Duration::from_secs(7 * 24 * 3600),
-            duplicate_window: Duration::from_secs(120),
-            num_replicas: replicas,
-            subject_transform: Some(stream::SubjectTransform {
-                source,
-                destination,
-            }),
-            ..Default::default()
-        })
-        .await
+        let existing = self
+            .ensure_stream(stream::Config {
+                name: names::SCAN_EVENTS_STREAM.to_owned(),
+                subjects: vec![names::SCAN_EVENTS_SUBJECTS.to_owned()],
+                retention: stream::RetentionPolicy::Limits,
+                storage: stream::StorageType::File,
+                max_age: Duration::from_secs(7 * 24 * 3600),
+                duplicate_window: Duration::from_secs(120),
+                num_replicas: replicas,
+                subject_transform: layout.clone(),
+                ..Default::default()
+            })
+            .await?;
+        // The layout's consumers exist before its subjects receive anything: whichever role
+        // switches the layout, every event stored under it has a consumer to deliver it.
+        for partition in 0..settings.event_partitions {
+            self.event_partition_consumer(settings, partition).await?;
+        }
+        if existing.subject_transform != layout {
+            // Only the layout changes: whatever else an operator tuned stays.
+            let mapped = stream::Config {
+                subject_transform: layout,
+                ..existing
+            };
+            self.jetstream.update_stream(&mapped).await.map_err(|err| {
+                js_error("changing the events layout")(format!("{}: {err}", mapped.name))
+            })?;
+            tracing::info!(
+                partitions = settings.event_partitions,
+                "SCAN_EVENTS now stores events in a new layout of partitions"
+            );
+        }
+        Ok(())
     }
 
-    async fn ensure_stream(&self, wanted: stream::Config) -> Result<(), BusError> {
+    /// The stream `wanted` names, created if missing; an existing one is scaled to its replica
+    /// count and otherwise left as it is. Returns the configuration found (or created).
+    async fn ensure_stream(&self, wanted: stream::Config) -> Result<stream::Config, BusError> {
         let replicas = wanted.num_replicas;
         let refused = |message: String| BusError::Replicas {
             what: format!("stream {}", wanted.name),
@@ -165,23 +187,11 @@ impl Bus {
                 _ => js_error("creating a stream")(format!("{}: {err}", wanted.name)),
             })?;
         let existing = stream.cached_info().config.clone();
-        if existing.subject_transform != wanted.subject_transform {
-            // Only the layout changes: whatever else an operator tuned stays.
-            let mapped = stream::Config {
-                subject_transform: wanted.subject_transform.clone(),
-                ..existing.clone()
-            };
-            self.jetstream.update_stream(&mapped).await.map_err(|err| {
-                js_error("changing a stream's subject transform")(err.to_string())
-            })?;
-            tracing::info!(stream = %mapped.name, transform = ?mapped.subject_transform, "stream subject transform changed");
-        }
         if existing.num_replicas != replicas {
             // Only the replica count changes: whatever else an operator tuned stays.
             let scaled = stream::Config {
                 num_replicas: replicas,
-                subject_transform: wanted.subject_transform.clone(),
-                ..existing
+                ..existing.clone()
             };
             self.jetstream
                 .update_stream(&scaled)
@@ -196,7 +206,7 @@ impl Bus {
                 .await
                 .map_err(refused)?;
         }
-        Ok(())
+        Ok(existing)
     }
 
     /// The durable pull consumer shared by every replica of a stage, named after the stage and
@@ -286,6 +296,32 @@ impl Bus {
             stale.push(consumer);
         }
         Ok(stale)
+    }
+
+    /// Stream sequence of the first `SCAN_EVENTS` message at or after `from` on a subject
+    /// matching `filter`; `None` when there is none.
+    pub async fn next_event_sequence(
+        &self,
+        filter: &str,
+        from: u64,
+    ) -> Result<Option<u64>, BusError> {
+        let describe = |err: String| js_error("looking up a stored event")(err);
+        let stream = self
+            .jetstream
+            .get_stream_no_info(names::SCAN_EVENTS_STREAM)
+            .await
+            .map_err(|err| describe(err.to_string()))?;
+        match stream
+            .raw_message_builder()
+            .sequence(from)
+            .next_by_subject(filter)
+            .send()
+            .await
+        {
+            Ok(message) => Ok(Some(message.sequence)),
+            Err(err) if err.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(err) => Err(describe(format!("{filter} from {from}: {err}"))),
+        }
     }
 
     /// Deletes a drained consumer of `SCAN_EVENTS`; one already gone is fine.
