@@ -150,9 +150,15 @@ fn the_charts_targets_are_the_servers_roles() {
 fn keda_scales_each_stage_on_its_own_jetstream_consumer() {
     let docs = documents(&render(&[&all_features()], &[]));
     let scaled = of_kind(&docs, "ScaledObject");
-    assert!(!scaled.is_empty());
-    for object in scaled {
-        let trigger = &object["spec"]["triggers"][0];
+    let stages: Vec<_> = scaled
+        .iter()
+        .filter(|object| object["spec"]["scaleTargetRef"]["name"] != "recon-browser-recon-events")
+        .collect();
+    assert!(!stages.is_empty());
+    for object in stages {
+        let triggers = object["spec"]["triggers"].as_array().expect("triggers");
+        assert_eq!(triggers.len(), 1, "a stage has one consumer");
+        let trigger = &triggers[0];
         assert_eq!(trigger["type"], "nats-jetstream");
         let consumer = trigger["metadata"]["consumer"].as_str().unwrap_or_default();
         let step = recon_tests::steps()
@@ -167,12 +173,42 @@ fn keda_scales_each_stage_on_its_own_jetstream_consumer() {
     }
 }
 
+/// The events recorder's lag is spread over its partition consumers: one trigger per
+/// partition of the configured layout (all-features-values.yaml sets 4).
+#[test]
+fn keda_scales_the_events_recorder_on_every_partition_consumer() {
+    let docs = documents(&render(&[&all_features()], &[]));
+    let scaled = of_kind(&docs, "ScaledObject");
+    let [events] = scaled
+        .iter()
+        .filter(|object| object["spec"]["scaleTargetRef"]["name"] == "recon-browser-recon-events")
+        .collect::<Vec<_>>()[..]
+    else {
+        panic!("one ScaledObject for the events target");
+    };
+    let triggers = events["spec"]["triggers"].as_array().expect("triggers");
+    let consumers: Vec<&str> = triggers
+        .iter()
+        .map(|trigger| {
+            assert_eq!(trigger["type"], "nats-jetstream");
+            assert_eq!(trigger["metadata"]["stream"], names::SCAN_EVENTS_STREAM);
+            trigger["metadata"]["consumer"].as_str().unwrap_or_default()
+        })
+        .collect();
+    let expected: Vec<String> = (0..4)
+        .map(|partition| names::events_partition_consumer(4, partition))
+        .collect();
+    assert_eq!(consumers, expected);
+}
+
 #[test]
 fn the_values_schema_refuses_unknown_targets_and_bad_settings() {
     for bad in [
         "targets.crawler.replicas=1",
         "image.pullPolicy=Sometimes",
         "defaults.autoscaling.maxReplicas=0",
+        "config.RECON_EVENT_PARTITIONS=0",
+        "config.RECON_EVENT_PARTITIONS=65",
     ] {
         let output = helm()
             .arg("template")

@@ -65,9 +65,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- toYaml $merged }}
 {{- end }}
 
-{{/* JetStream stream and durable consumer a target pulls from; empty for the api. */}}
-{{- define "browser-recon.consumer" -}}
-{{- if eq . "events" }}SCAN_EVENTS/events{{- else if ne . "api" }}SCANS/{{ . }}{{- end }}
+{{/* JetStream stream and durable consumers a target pulls from, as "STREAM/consumer" joined
+     by spaces; empty for the api. The events recorder pulls from one consumer per partition
+     (RECON_EVENT_PARTITIONS, default 8: services/runtime/src/config.rs). Call with
+     (dict "root" $ "name" $name). */}}
+{{- define "browser-recon.consumers" -}}
+{{- if eq .name "events" }}
+{{- $partitions := int (default "8" .root.Values.config.RECON_EVENT_PARTITIONS) }}
+{{- range $partition := until $partitions }}SCAN_EVENTS/events-{{ $partitions }}-{{ $partition }} {{ end }}
+{{- else if ne .name "api" }}SCANS/{{ .name }}
+{{- end }}
 {{- end }}
 
 {{/* The environment every pod of the release gets. */}}

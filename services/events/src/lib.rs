@@ -42,7 +42,7 @@ pub async fn run_recorder(deps: Deps, shutdown: CancellationToken) -> Result<(),
         tasks.spawn(async move {
             let role = format!("events partition {partition}");
             let deps = &deps;
-            recon_runtime::consume::consume_one_at_a_time(
+            recon_runtime::consume::consume_in_order(
                 &consumer,
                 &role,
                 &shutdown,

@@ -168,7 +168,7 @@ impl Bus {
     }
 
     /// The stream `wanted` names, created if missing; an existing one is scaled to its replica
-    /// count and otherwise left as it is. Returns the configuration found (or created).
+    /// count and otherwise left as it is. Returns the stream's configuration now.
     async fn ensure_stream(&self, wanted: stream::Config) -> Result<stream::Config, BusError> {
         let replicas = wanted.num_replicas;
         let refused = |message: String| BusError::Replicas {
@@ -186,18 +186,15 @@ impl Bus {
                 }
                 _ => js_error("creating a stream")(format!("{}: {err}", wanted.name)),
             })?;
-        let existing = stream.cached_info().config.clone();
+        let mut existing = stream.cached_info().config.clone();
         if existing.num_replicas != replicas {
             // Only the replica count changes: whatever else an operator tuned stays.
-            let scaled = stream::Config {
-                num_replicas: replicas,
-                ..existing.clone()
-            };
+            existing.num_replicas = replicas;
             self.jetstream
-                .update_stream(&scaled)
+                .update_stream(&existing)
                 .await
                 .map_err(|err| refused(err.to_string()))?;
-            tracing::info!(stream = %scaled.name, replicas, "stream replicas changed");
+            tracing::info!(stream = %existing.name, replicas, "stream replicas changed");
         }
         if replicas > 1 {
             // Consumers cannot be placed on a stream whose new peers have not caught up yet

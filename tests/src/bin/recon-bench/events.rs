@@ -25,7 +25,7 @@ use crate::Options;
 const POLL_INTERVAL: Duration = Duration::from_millis(1_500);
 const GAP: Duration = Duration::from_millis(25);
 
-type Receipts = Arc<Mutex<HashMap<Uuid, Instant>>>;
+pub(crate) type Receipts = Arc<Mutex<HashMap<Uuid, Instant>>>;
 
 pub async fn run(options: &Options) -> Result<Vec<Row>> {
     let stack = TestStack::start_roles(&[Role::Api, Role::Events]).await;
@@ -58,7 +58,7 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
 }
 
 /// Every step's started and complete event, in pipeline order (the last one is terminal).
-fn scan_events(scan_id: Uuid) -> Vec<StepEvent> {
+pub(crate) fn scan_events(scan_id: Uuid) -> Vec<StepEvent> {
     recon_tests::steps()
         .into_iter()
         .flat_map(|step| {
@@ -84,7 +84,7 @@ async fn publish_paced(
     Ok(sent)
 }
 
-fn latencies(sent: &[(Uuid, Instant)], receipts: &Receipts) -> Result<Vec<Duration>> {
+pub(crate) fn latencies(sent: &[(Uuid, Instant)], receipts: &Receipts) -> Result<Vec<Duration>> {
     let receipts = receipts
         .lock()
         .map_err(|_| anyhow::anyhow!("receipts poisoned"))?;
@@ -120,7 +120,12 @@ async fn websocket_latency(stack: &TestStack, deps: &Deps, scans: usize) -> Resu
     Ok(summarize(samples))
 }
 
-async fn read_websocket(api: String, key: String, scan_id: Uuid, receipts: Receipts) -> Result<()> {
+pub(crate) async fn read_websocket(
+    api: String,
+    key: String,
+    scan_id: Uuid,
+    receipts: Receipts,
+) -> Result<()> {
     let url = format!(
         "{}/scans/{scan_id}/ws?since=0",
         api.replace("http://", "ws://")

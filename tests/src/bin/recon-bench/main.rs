@@ -10,6 +10,7 @@ mod har;
 mod hostile;
 mod pipeline;
 mod record;
+mod recording;
 mod scaling;
 mod server_process;
 mod sizes;
@@ -26,8 +27,17 @@ use anyhow::{bail, Context, Result};
 
 use table::Row;
 
-const SECTIONS: [&str; 9] = [
-    "upload", "hostile", "sizes", "events", "pipeline", "scaling", "fairness", "versus", "startup",
+const SECTIONS: [&str; 10] = [
+    "upload",
+    "hostile",
+    "sizes",
+    "events",
+    "recording",
+    "pipeline",
+    "scaling",
+    "fairness",
+    "versus",
+    "startup",
 ];
 
 pub struct Options {
@@ -91,6 +101,7 @@ async fn main() -> Result<ExitCode> {
             "hostile" => hostile::run(&options).await,
             "sizes" => sizes::run(&options).await,
             "events" => events::run(&options).await,
+            "recording" => recording::run(&options).await,
             "pipeline" => pipeline::run(&options).await,
             "scaling" => scaling::run(&options).await,
             "fairness" => fairness::run(&options).await,
