@@ -356,10 +356,20 @@ impl Bus {
             .await
             .map_err(|err| js_error("looking up stream")(err.to_string()))?;
         let replicas = config.num_replicas;
-        let consumer = stream
-            .get_or_create_consumer(&name, config.clone())
-            .await
-            .map_err(|err| js_error("creating consumer")(format!("{name}: {err}")))?;
+        // A stream created a moment ago on a cluster may not take consumers yet.
+        let deadline = tokio::time::Instant::now() + CONSUMER_CREATE_TIMEOUT;
+        let consumer = loop {
+            match stream.get_or_create_consumer(&name, config.clone()).await {
+                Ok(consumer) => break consumer,
+                Err(err) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(consumer = %name, error = %err, "consumer not created yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(err) => {
+                    return Err(js_error("creating consumer")(format!("{name}: {err}")));
+                }
+            }
+        };
         // The server reports 0 for a consumer that follows its stream's count.
         let existing = match consumer.cached_info().config.num_replicas {
             0 => stream.cached_info().config.num_replicas,
@@ -420,6 +430,9 @@ impl Bus {
         Ok(())
     }
 }
+
+/// How long creating a consumer is retried at start-up.
+const CONSUMER_CREATE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a stream's replicas may take to catch up with its leader at start-up.
 const REPLICATION_TIMEOUT: Duration = Duration::from_secs(60);
