@@ -13,6 +13,7 @@ mod record;
 mod scaling;
 mod server_process;
 mod sizes;
+mod soak;
 mod startup;
 mod stats;
 mod table;
@@ -26,8 +27,9 @@ use anyhow::{bail, Context, Result};
 
 use table::Row;
 
-const SECTIONS: [&str; 9] = [
-    "upload", "hostile", "sizes", "events", "pipeline", "scaling", "fairness", "versus", "startup",
+const SECTIONS: [&str; 10] = [
+    "upload", "hostile", "sizes", "events", "pipeline", "scaling", "soak", "fairness", "versus",
+    "startup",
 ];
 
 pub struct Options {
@@ -93,6 +95,7 @@ async fn main() -> Result<ExitCode> {
             "events" => events::run(&options).await,
             "pipeline" => pipeline::run(&options).await,
             "scaling" => scaling::run(&options).await,
+            "soak" => soak::run(&options).await,
             "fairness" => fairness::run(&options).await,
             "versus" => versus::run(&options).await,
             "startup" => startup::run(&options).await,
