@@ -1,6 +1,6 @@
 //! What the api and every stage do with an uploaded capture's bytes: decode under every bound
-//! and run the capture checks (`decode_capture`), inflating a gzip body as it is parsed, never
-//! past the decoded-bytes bound (`read_capture_with`); the stages read the stored copy with
+//! and run the capture checks (`decode_capture`), inflating a gzip body never past the
+//! decoded-bytes bound before it is parsed (`read_capture_with`); the stages read the stored copy with
 //! `read_capture` under the same bounds. Any bytes: a clean error or a capture that plain serde reads the same way
 //! and that survives the store-and-load round trip unchanged.
 #![no_main]

@@ -1,6 +1,6 @@
 //! Gzip-compressed JSON, the format of captures at rest, with a cap on the inflated size so a
 //! small gzip bomb cannot exhaust memory, and the reading of a gzip-compressed capture under its
-//! bounds.
+//! bounds. zlib-rs inflates and deflates: a capture is inflated by the api and by every stage.
 
 use std::io::{Read, Write};
 
@@ -47,8 +47,8 @@ pub fn to_gzip_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
     encoder.finish().map_err(CodecError::Gzip)
 }
 
-/// Reads a gzip-compressed capture the way the api reads an upload ([`decode_capture`]),
-/// inflating as it parses: the JSON is never held whole, and never past its decoded-bytes bound.
+/// Reads a gzip-compressed capture the way the api reads an upload
+/// ([`decode_capture_from_reader`]): inflated, never past its decoded-bytes bound, then parsed.
 pub fn read_capture(bytes: &[u8], bounds: &CaptureBounds) -> Result<Capture, CaptureDecodeError> {
     read_capture_with(bytes, bounds, |_| {})
 }
@@ -64,7 +64,19 @@ pub fn read_capture_with(
         inner: flate2::read::MultiGzDecoder::new(bytes),
         on_read: on_json,
     };
-    decode_capture_from_reader(inflating, bounds)
+    decode_capture_from_reader(inflating, gzip_stated_size(bytes), bounds)
+}
+
+/// The inflated size a gzip member's trailer states (modulo 4 GiB): exact for a single-member
+/// body like the CLI's, a hint only, since the sender writes it, and never more than deflate
+/// can expand what was sent.
+fn gzip_stated_size(bytes: &[u8]) -> usize {
+    const DEFLATE_MAX_RATIO: usize = 1_032;
+    match bytes.len().checked_sub(4).map(|start| &bytes[start..]) {
+        Some(&[a, b, c, d]) => (u32::from_le_bytes([a, b, c, d]) as usize)
+            .min(bytes.len().saturating_mul(DEFLATE_MAX_RATIO)),
+        _ => 0,
+    }
 }
 
 /// A reader that shows what it reads to `on_read`.
@@ -129,6 +141,20 @@ mod tests {
                 max: 1
             }))
         ));
+    }
+
+    #[test]
+    fn the_gzip_trailer_sizes_the_json_and_a_lying_one_is_capped() {
+        let json = serde_json::to_vec(&capture()).unwrap();
+        let mut gzip = to_gzip_json(&capture()).unwrap();
+        assert_eq!(gzip_stated_size(&gzip), json.len());
+        let end = gzip.len();
+        gzip[end - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(gzip_stated_size(&gzip), gzip.len() * 1_032);
+        assert_eq!(gzip_stated_size(b"abc"), 0);
+        // gzip checks the size it states, so a lying trailer is a corrupt body.
+        let err = read_capture(&gzip, &CaptureBounds::default()).unwrap_err();
+        assert!(matches!(err, CaptureDecodeError::Read(_)), "{err:?}");
     }
 
     #[test]

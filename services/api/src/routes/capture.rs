@@ -82,23 +82,30 @@ pub async fn upload(
         });
     }
     let size = stored.len() as u64;
-    db::accounts::lock(&mut tx, account_id).await?;
-    check_quotas(&mut tx, &state, account_id, size).await?;
-    db::usage::record(
-        &mut *tx,
-        account_id,
-        Quota::CaptureBytesPerDay,
-        size,
-        Some(scan_id),
-    )
-    .await?;
-    state
+    let store = state
         .deps
         .blob_store()
-        .map_err(|err| ApiError::Unavailable(format!("could not store the capture: {err}")))?
-        .put(&names::capture_key(scan_id), stored)
-        .await
         .map_err(|err| ApiError::Unavailable(format!("could not store the capture: {err}")))?;
+    // The scan's row lock, held until commit, makes this the only writer of its capture, so
+    // the blob is written while the account's quotas are checked and charged. Refused by a
+    // quota, it stays with a scan still `created`, to be replaced by the next upload.
+    let quotas = async {
+        db::accounts::lock(&mut tx, account_id).await?;
+        check_quotas(&mut tx, &state, account_id, size).await?;
+        db::usage::record(
+            &mut *tx,
+            account_id,
+            Quota::CaptureBytesPerDay,
+            size,
+            Some(scan_id),
+        )
+        .await?;
+        Ok::<(), ApiError>(())
+    };
+    let key = names::capture_key(scan_id);
+    let (charged, put) = tokio::join!(quotas, store.put(&key, stored));
+    charged?;
+    put.map_err(|err| ApiError::Unavailable(format!("could not store the capture: {err}")))?;
     scans::mark_queued(&mut tx, scan_id, &digest, size as i64).await?;
     state
         .deps

@@ -14,6 +14,7 @@ mod recording;
 mod scaling;
 mod server_process;
 mod sizes;
+mod soak;
 mod startup;
 mod stats;
 mod table;
@@ -27,7 +28,7 @@ use anyhow::{bail, Context, Result};
 
 use table::Row;
 
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "upload",
     "hostile",
     "sizes",
@@ -35,6 +36,7 @@ const SECTIONS: [&str; 10] = [
     "recording",
     "pipeline",
     "scaling",
+    "soak",
     "fairness",
     "versus",
     "startup",
@@ -104,6 +106,7 @@ async fn main() -> Result<ExitCode> {
             "recording" => recording::run(&options).await,
             "pipeline" => pipeline::run(&options).await,
             "scaling" => scaling::run(&options).await,
+            "soak" => soak::run(&options).await,
             "fairness" => fairness::run(&options).await,
             "versus" => versus::run(&options).await,
             "startup" => startup::run(&options).await,
