@@ -1,10 +1,11 @@
-//! HAR → [`Capture`]: reads the file, turns each entry into a request record (redirect hops
-//! linked, pages given the URL their first document landed on), and gathers what had to be left
-//! out. Lenient where browsers differ (Chrome's `_resourceType` and `_initiator`, Firefox's
-//! missing ones); strict where the file is simply not a HAR: those errors name the file and the
-//! entry.
+//! HAR → [`Capture`]: reads the file as it parses it, turns each entry into a request record
+//! (redirect hops linked, pages given the URL their first document landed on), and gathers what
+//! had to be left out. Lenient where browsers differ (Chrome's `_resourceType` and `_initiator`,
+//! Firefox's missing ones); strict where the file is simply not a HAR: those errors name the
+//! file and the entry.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use recon_contracts::{
@@ -16,7 +17,8 @@ use url::Url;
 
 use super::bodies::{content_body, post_body};
 use super::cookies::CookieJar;
-use super::model::{parse_time, Entry, HarFile, HarHeader, HarPage, HarResponse, WebSocketMessage};
+use super::model::{parse_time, Entry, HarHeader, HarPage, HarResponse, WebSocketMessage};
+use super::outline;
 use super::resource_type::resource_type;
 use crate::kept::stream::{self as kept_stream, Direction, Message};
 
@@ -51,49 +53,107 @@ pub struct Import {
     pub warnings: Vec<String>,
 }
 
-/// Reads and imports `path`; `target_url` is the URL the user asked to scan, or `None` for the
-/// site the HAR was recorded on (its first page; see [`first_page`]).
+/// Reads and imports `path` as it is read, never holding the file's text; `target_url` is the
+/// URL the user asked to scan, or `None` for the site the HAR was recorded on (its first page;
+/// see [`first_page`]).
 pub fn import_file(path: &Path, target_url: Option<&str>) -> Result<Import, HarError> {
-    let bytes = std::fs::read(path).map_err(|source| HarError::Unreadable {
+    let unreadable = |source| HarError::Unreadable {
         path: path.to_owned(),
         source,
-    })?;
-    import(&bytes, path, target_url)
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+    if skip_to_json(&mut reader).map_err(unreadable)? {
+        return Err(empty_file(path));
+    }
+    import(
+        serde_json::Deserializer::from_reader(reader),
+        path,
+        target_url,
+    )
 }
 
 /// Imports the HAR text in `bytes`; `path` only names the file in errors and warnings.
 pub fn import_bytes(bytes: &[u8], path: &Path, target_url: &str) -> Result<Import, HarError> {
-    import(bytes, path, Some(target_url))
+    import_slice(bytes, path, Some(target_url))
 }
 
-fn import(bytes: &[u8], path: &Path, target_url: Option<&str>) -> Result<Import, HarError> {
-    let not_har = |reason: String| HarError::NotHar {
-        path: path.to_owned(),
-        reason,
-    };
-    // Some exporters (Fiddler, tools on Windows) start the file with a UTF-8 byte order mark.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(not_har("the file is empty".into()));
-    }
-    let har: HarFile = serde_json::from_slice(bytes).map_err(|error| {
-        not_har(match error.classify() {
-            serde_json::error::Category::Data => error.to_string(),
-            _ => format!("invalid JSON ({error})"),
-        })
-    })?;
-    let log = har.log;
+/// File reads, and the pieces the JSON parser reads from.
+const READ_BUFFER: usize = 256 << 10;
 
-    let mut importer = Importer::default();
-    for (index, entry) in log.entries.into_iter().enumerate() {
-        importer
-            .entry(index, entry)
-            .map_err(|reason| HarError::BadEntry {
-                path: path.to_owned(),
-                index,
-                reason,
-            })?;
+// Some exporters (Fiddler, tools on Windows) start the file with a UTF-8 byte order mark.
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
+
+fn empty_file(path: &Path) -> HarError {
+    HarError::NotHar {
+        path: path.to_owned(),
+        reason: "the file is empty".into(),
     }
+}
+
+/// Skips a byte order mark and leading white space; true when nothing else follows.
+fn skip_to_json(reader: &mut impl BufRead) -> std::io::Result<bool> {
+    let start = reader.fill_buf()?;
+    if start.starts_with(BYTE_ORDER_MARK) {
+        reader.consume(BYTE_ORDER_MARK.len());
+    }
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(true);
+        }
+        let blank = buffer
+            .iter()
+            .take_while(|byte| byte.is_ascii_whitespace())
+            .count();
+        let rest = blank < buffer.len();
+        reader.consume(blank);
+        if rest {
+            return Ok(false);
+        }
+    }
+}
+
+fn import_slice(bytes: &[u8], path: &Path, target_url: Option<&str>) -> Result<Import, HarError> {
+    let bytes = bytes.strip_prefix(BYTE_ORDER_MARK).unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(empty_file(path));
+    }
+    import(
+        serde_json::Deserializer::from_slice(bytes),
+        path,
+        target_url,
+    )
+}
+
+fn import<'de, R: serde_json::de::Read<'de>>(
+    mut json: serde_json::Deserializer<R>,
+    path: &Path,
+    target_url: Option<&str>,
+) -> Result<Import, HarError> {
+    let mut importer = Importer::default();
+    let mut refused = None;
+    let read = outline::read(
+        &mut json,
+        |index, entry| importer.entry(index, entry),
+        &mut refused,
+    )
+    .and_then(|log| json.end().map(|()| log));
+    if let Some(refused) = refused {
+        return Err(HarError::BadEntry {
+            path: path.to_owned(),
+            index: refused.index,
+            reason: refused.reason,
+        });
+    }
+    let log = read.map_err(|error| match error.classify() {
+        serde_json::error::Category::Io => HarError::Unreadable {
+            path: path.to_owned(),
+            source: error.into(),
+        },
+        serde_json::error::Category::Data => not_har(path, error.to_string()),
+        _ => not_har(path, format!("invalid JSON ({error})")),
+    })?;
     if importer.requests.is_empty() {
         return Err(HarError::Empty {
             path: path.to_owned(),
@@ -101,10 +161,11 @@ fn import(bytes: &[u8], path: &Path, target_url: Option<&str>) -> Result<Import,
     }
     importer.link_redirects();
 
+    let pages_of_requests = PageIndex::of(&importer.requests);
     let pages = log
         .pages
         .into_iter()
-        .filter_map(|page| importer.page(page))
+        .filter_map(|page| importer.page(page, &pages_of_requests))
         .collect::<Vec<_>>();
     let started_at_ms = importer
         .requests
@@ -160,12 +221,19 @@ fn import(bytes: &[u8], path: &Path, target_url: Option<&str>) -> Result<Import,
     };
     capture
         .validate()
-        .map_err(|error| not_har(error.to_string()))?;
+        .map_err(|error| not_har(path, error.to_string()))?;
     Ok(Import {
         capture,
         skipped: importer.skipped,
         warnings,
     })
+}
+
+fn not_har(path: &Path, reason: String) -> HarError {
+    HarError::NotHar {
+        path: path.to_owned(),
+        reason,
+    }
 }
 
 /// The site a HAR file was recorded on: its first page's URL, else its first document request,
@@ -325,7 +393,8 @@ impl Importer {
             .filter(|status| *status <= 999)
             .ok_or_else(|| format!("response.status {} is not an HTTP status", response.status))?;
         let headers = to_headers(response.headers);
-        let body = match content_body(&response.content) {
+        let mut content = response.content;
+        let body = match content_body(&mut content) {
             Ok(body) => body,
             Err(reason) => {
                 self.warnings
@@ -346,7 +415,7 @@ impl Importer {
             status,
             status_text: response.status_text,
             headers,
-            mime_type: response.content.mime_type,
+            mime_type: content.mime_type,
             body,
             remote_address,
             protocol: protocol(&response.http_version),
@@ -379,28 +448,19 @@ impl Importer {
         }
     }
 
-    fn page(&self, page: HarPage) -> Option<Page> {
+    fn page(&self, page: HarPage, index: &PageIndex) -> Option<Page> {
         if page.id.is_empty() {
             return None;
         }
+        let facts = index.0.get(page.id.as_str());
+        let request = |position: Option<usize>| Some(&self.requests[position?]);
         let started_at_ms = parse_time(&page.started_date_time).or_else(|| {
-            self.requests
-                .iter()
-                .find(|request| request.page_id.as_deref() == Some(page.id.as_str()))
-                .map(|request| request.timing.started_at_ms)
+            request(facts?.first_request).map(|request| request.timing.started_at_ms)
         })?;
         // HAR pages have no URL: the page is where its first document landed after redirects.
-        let documents = self.requests.iter().filter(|request| {
-            request.page_id.as_deref() == Some(page.id.as_str())
-                && request.resource_type == ResourceType::Document
+        let document = facts.and_then(|facts| {
+            request(facts.first_landed_document).or_else(|| request(facts.first_document))
         });
-        let document = documents.clone().find(|request| {
-            request
-                .response
-                .as_ref()
-                .is_some_and(|response| !(300..400).contains(&response.status))
-        });
-        let document = document.or_else(|| documents.clone().next());
         let url = document
             .map(|request| request.url.clone())
             .or_else(|| is_http_url(&page.title).then(|| page.title.clone()))
@@ -412,6 +472,45 @@ impl Importer {
             title,
             started_at_ms,
         })
+    }
+}
+
+/// Where each page's requests are, found in one pass so that pages cost no scan of the
+/// requests each.
+#[derive(Default)]
+struct PageIndex(HashMap<String, PageRequests>);
+
+/// Positions in the capture's requests.
+#[derive(Default)]
+struct PageRequests {
+    first_request: Option<usize>,
+    first_document: Option<usize>,
+    /// The first document not answered with a redirect.
+    first_landed_document: Option<usize>,
+}
+
+impl PageIndex {
+    fn of(requests: &[RequestRecord]) -> PageIndex {
+        let mut index = PageIndex::default();
+        for (position, request) in requests.iter().enumerate() {
+            let Some(page_id) = &request.page_id else {
+                continue;
+            };
+            let page = index.0.entry(page_id.clone()).or_default();
+            page.first_request.get_or_insert(position);
+            if request.resource_type != ResourceType::Document {
+                continue;
+            }
+            page.first_document.get_or_insert(position);
+            let landed = request
+                .response
+                .as_ref()
+                .is_some_and(|response| !(300..400).contains(&response.status));
+            if landed {
+                page.first_landed_document.get_or_insert(position);
+            }
+        }
+        index
     }
 }
 
@@ -816,10 +915,10 @@ mod tests {
             get_entry("https://shop.test/late", r#"{"size": 0}"#),
         ]
         .join(","));
-        let imported = import(no_pages.as_bytes(), Path::new("t.har"), None).unwrap();
+        let imported = import_slice(no_pages.as_bytes(), Path::new("t.har"), None).unwrap();
         assert_eq!(imported.capture.target_url, "https://api.shop.test/items");
         let empty = har("");
-        let error = import(empty.as_bytes(), Path::new("t.har"), None).unwrap_err();
+        let error = import_slice(empty.as_bytes(), Path::new("t.har"), None).unwrap_err();
         assert!(matches!(error, HarError::Empty { .. }), "{error}");
     }
 }
