@@ -1,6 +1,6 @@
 //! Reads a HAR file's outline, `{"log": {"browser", "pages", "entries": [...]}}`, handing each
-//! entry to the importer as soon as it is parsed: the entries are never all held at once, so a
-//! file of any size is read in the memory of one entry plus what the importer keeps.
+//! entry to the importer as soon as it is parsed: the entries are never all held at once as
+//! HAR shapes, only as the request records the importer makes of them.
 
 use std::fmt;
 
