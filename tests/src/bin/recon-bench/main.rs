@@ -18,6 +18,7 @@ mod stats;
 mod table;
 mod upload;
 mod versus;
+mod wheel;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,8 +27,9 @@ use anyhow::{bail, Context, Result};
 
 use table::Row;
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "upload", "hostile", "sizes", "events", "pipeline", "scaling", "fairness", "versus", "startup",
+    "wheel",
 ];
 
 pub struct Options {
@@ -96,6 +98,7 @@ async fn main() -> Result<ExitCode> {
             "fairness" => fairness::run(&options).await,
             "versus" => versus::run(&options).await,
             "startup" => startup::run(&options).await,
+            "wheel" => wheel::run(&options).await,
             other => bail!("no section {other}"),
         };
         eprintln!(
