@@ -1,7 +1,7 @@
 //! The wheel `pipx install browser-recon` downloads, built as the release workflow and the
-//! wheel test build it (maturin, `--profile dist`): its size against issue 18's budget, and the
-//! size of the `recon` binary inside, which is what the dist profile and the CLI's dependency
-//! features act on.
+//! wheel test build it (maturin, `--profile dist`, deflate level 9): its size against issue 18's
+//! budget, and the size of the `recon` binary inside, which is what the dist profile and the
+//! CLI's dependency features act on.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,7 +22,8 @@ pub async fn run(_options: &Options) -> Result<Vec<Row>> {
     let out = tempfile::tempdir()?;
     let started = Instant::now();
     let build = Command::new(&maturin)
-        .args(["build", "--profile", "dist", "--locked", "--out"])
+        .args(["build", "--profile", "dist", "--locked"])
+        .args(["--compression-level", "9", "--out"])
         .arg(out.path())
         .current_dir(&cli_dir)
         .output()
@@ -36,7 +37,7 @@ pub async fn run(_options: &Options) -> Result<Vec<Row>> {
     let wheel = only_wheel(out.path())?;
     let wheel_bytes = std::fs::metadata(&wheel)?.len();
     let mut rows = vec![Row::judged(
-        "wheel (maturin --profile dist)",
+        "wheel (maturin --profile dist --compression-level 9)",
         format!(
             "{} ({wheel_bytes} bytes; built in {:.0} s)",
             megabytes(wheel_bytes),
