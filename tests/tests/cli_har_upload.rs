@@ -1,7 +1,6 @@
 //! `recon scan --from-har` of a large HAR (tens of MB, generated here): the CLI parses the file
-//! as it reads it and gzips the capture into the upload as it sends it. What the api stored is
-//! exactly the capture the CLI's importer makes of the file, byte for byte once inflated. (Its
-//! memory is measured by the benchmarks, not asserted here.)
+//! one entry at a time and gzips the capture into the upload as it sends it. What the api stored is
+//! exactly the capture the CLI's importer makes of the file, byte for byte once inflated.
 
 use std::io::Read;
 
