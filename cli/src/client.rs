@@ -282,11 +282,12 @@ impl ApiClient {
         self.send(builder, path).await
     }
 
-    /// `POST /scans/{id}/capture` with the capture already serialized and gzip-compressed.
+    /// `POST /scans/{id}/capture` with the capture as gzip-compressed JSON (whole, or streamed
+    /// while it is encoded).
     pub async fn upload_capture(
         &self,
         scan_id: Uuid,
-        gzipped_json: Vec<u8>,
+        gzipped_json: impl Into<reqwest::Body>,
     ) -> Result<CaptureAccepted, ClientError> {
         let path = format!("/scans/{scan_id}/capture");
         let builder = self

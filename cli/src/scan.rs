@@ -7,20 +7,22 @@
 //! report URL comes with the upload's answer.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use recon_contracts::{Capture, CaptureAccepted, CreateScanRequest, ScanStatus};
 use url::Url;
 use uuid::Uuid;
 
-use crate::client::{ApiClient, ClientError};
+use crate::client::ApiClient;
 use crate::display::Display;
 use crate::exit::{Exit, Failure};
+use crate::har;
 use crate::outcome::{print_json, Outcome};
 use crate::progress::Follower;
 use crate::record::{record_site, RecordArgs};
-use crate::upload::{human_bytes, PreparedUpload};
-use crate::{har, upload};
+use crate::upload::encode::{EncodeError, Encoded, Limits};
+use crate::upload::{self, human_bytes, CaptureSummary};
 
 /// Warnings of an import shown in full; the rest are counted.
 const SHOWN_WARNINGS: usize = 5;
@@ -96,18 +98,21 @@ pub async fn run(args: ScanArgs) -> Result<Exit, Failure> {
             }
         }
     };
-    let prepared = prepare_upload(&capture)?;
     let verb = if args.from_har.is_some() {
         "imported"
     } else {
         "captured"
     };
-    eprintln!("{verb}: {}", prepared.summary);
-    eprintln!(
-        "scan {scan_id}: uploading the capture ({} gzipped)",
-        human_bytes(prepared.gzipped.len() as u64)
-    );
-    let accepted = upload_with_retry(&client, scan_id, prepared.gzipped).await?;
+    eprintln!("{verb}: {}", CaptureSummary::of(&capture));
+    eprintln!("scan {scan_id}: uploading the capture");
+    let (accepted, encoded) = upload_with_retry(&client, scan_id, Arc::new(capture)).await?;
+    if let Some(encoded) = encoded {
+        eprintln!(
+            "scan {scan_id}: uploaded {} of JSON as {} gzipped",
+            human_bytes(encoded.json_bytes),
+            human_bytes(encoded.gzip_bytes)
+        );
+    }
 
     if args.no_wait {
         if args.json {
@@ -165,31 +170,43 @@ fn import_har(path: &std::path::Path, target_url: Option<&str>) -> Result<Captur
     Ok(import.capture)
 }
 
-/// Encodes the capture and refuses one the server would refuse, before sending it.
-pub fn prepare_upload(capture: &Capture) -> Result<PreparedUpload, Failure> {
-    let prepared = upload::prepare(capture).map_err(|error| {
-        Failure::usage(format!("cannot encode the capture for upload: {error}"))
-    })?;
-    upload::check_size(&prepared).map_err(Failure::usage)?;
-    Ok(prepared)
-}
-
-/// The server answers a repeated identical upload like the first one, so an upload cut off by
-/// the network or a failing server is safe to send again.
+/// Sends the capture, encoding it as it goes ([`upload::stream`]), and says how large it was
+/// when the whole of it was sent. The server answers a repeated identical upload like the first
+/// one, so an upload cut off by the network or a failing server is safe to encode and send
+/// again. A capture over the server's limits is refused here, where the encoder passes the
+/// limit, and never retried.
 async fn upload_with_retry(
     client: &ApiClient,
     scan_id: Uuid,
-    gzipped: Vec<u8>,
-) -> Result<CaptureAccepted, ClientError> {
+    capture: Arc<Capture>,
+) -> Result<(CaptureAccepted, Option<Encoded>), Failure> {
     let mut attempt = 1;
     loop {
-        match client.upload_capture(scan_id, gzipped.clone()).await {
+        let streamed = upload::stream::start(capture.clone(), Limits::SERVER_DEFAULTS);
+        let (sent, encoding) = tokio::join!(
+            client.upload_capture(scan_id, streamed.body),
+            streamed.encoding
+        );
+        let encoded = match encoding {
+            Ok(Ok(encoded)) => Some(encoded),
+            // The upload stopped reading the body: the server's answer says why (or, from a
+            // server that answered without reading it all, that it took the scan anyway).
+            Ok(Err(EncodeError::Write(_))) => None,
+            Ok(Err(refused)) => return Err(Failure::usage(refused.to_string())),
+            Err(error) => {
+                return Err(Failure::usage(format!(
+                    "cannot encode the capture for upload: {error}"
+                )))
+            }
+        };
+        match sent {
+            Ok(accepted) => return Ok((accepted, encoded)),
             Err(error) if error.is_transient() && attempt < UPLOAD_ATTEMPTS => {
                 eprintln!("upload failed ({error}); trying again");
                 tokio::time::sleep(Duration::from_secs(attempt)).await;
                 attempt += 1;
             }
-            result => return result,
+            Err(error) => return Err(error.into()),
         }
     }
 }

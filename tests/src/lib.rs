@@ -11,6 +11,7 @@ pub mod chart;
 pub mod cli;
 pub mod exposition;
 pub mod fixtures;
+pub mod har_file;
 pub mod headless;
 pub mod hostile;
 pub mod hostile_server;

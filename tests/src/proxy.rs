@@ -2,8 +2,9 @@
 //! the CLI sends (`METHOD /path?query`, so a test can count them at the server side) and can
 //! cut a WebSocket after a number of server frames, to test the fall-back to polling.
 //!
-//! Each plain request is forwarded on a fresh upstream connection with `Connection: close`;
-//! a WebSocket upgrade is tunnelled, and its server-to-client frames are counted as they pass.
+//! Each plain request (its body sized by `Content-Length` or chunked) is forwarded on a fresh
+//! upstream connection with `Connection: close`; a WebSocket upgrade is tunnelled, and its
+//! server-to-client frames are counted as they pass.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -136,38 +137,85 @@ async fn relay(
     client.shutdown().await
 }
 
-/// One HTTP/1.1 request: its head (request line and headers) and its `Content-Length` body;
-/// `None` when the peer closed before a whole head arrived.
+/// One HTTP/1.1 request: its head (request line and headers) and its body as it came (a
+/// `Content-Length` body, or a chunked one with its framing kept, so a proxy forwards it
+/// untouched); `None` when the peer closed before a whole head arrived.
 pub(crate) async fn read_request(
     stream: &mut TcpStream,
 ) -> std::io::Result<Option<(String, Vec<u8>)>> {
     let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
     let head_end = loop {
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
+        if !read_more(stream, &mut buffer).await? {
             return Ok(None);
         }
-        buffer.extend_from_slice(&chunk[..read]);
         if let Some(end) = find(&buffer, b"\r\n\r\n") {
             break end + 4;
         }
     };
     let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let length: usize = head
-        .lines()
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.trim().parse().ok())
+    let header = |wanted: &str| {
+        head.lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case(wanted))
+            .map(|(_, value)| value.trim().to_ascii_lowercase())
+    };
+    if header("transfer-encoding").is_some_and(|coding| coding.contains("chunked")) {
+        let end = chunked_body_end(stream, &mut buffer, head_end).await?;
+        return Ok(Some((head, buffer[head_end..end].to_vec())));
+    }
+    let length: usize = header("content-length")
+        .and_then(|value| value.parse().ok())
         .unwrap_or(0);
     while buffer.len() < head_end + length {
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
+        if !read_more(stream, &mut buffer).await? {
             break;
         }
-        buffer.extend_from_slice(&chunk[..read]);
     }
     Ok(Some((head, buffer[head_end..].to_vec())))
+}
+
+/// Reads chunks (`SIZE\r\n DATA \r\n`) up to the last, empty one; where the body ends in
+/// `buffer` (or where the peer stopped sending).
+async fn chunked_body_end(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    body_start: usize,
+) -> std::io::Result<usize> {
+    let mut at = body_start;
+    loop {
+        let size_line_end = loop {
+            if let Some(end) = find(&buffer[at..], b"\r\n") {
+                break at + end;
+            }
+            if !read_more(stream, buffer).await? {
+                return Ok(buffer.len());
+            }
+        };
+        let size_line = String::from_utf8_lossy(&buffer[at..size_line_end]).into_owned();
+        let size_text = size_line.split(';').next().unwrap_or_default().trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            return Ok(buffer.len());
+        };
+        // The last chunk has no data, and no trailers follow it from the clients tested here.
+        let chunk_end = size_line_end + 2 + size + 2;
+        while buffer.len() < chunk_end {
+            if !read_more(stream, buffer).await? {
+                return Ok(buffer.len());
+            }
+        }
+        at = chunk_end;
+        if size == 0 {
+            return Ok(at);
+        }
+    }
+}
+
+/// Appends what the peer sent next; false once it closed.
+async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut chunk = [0u8; 8192];
+    let read = stream.read(&mut chunk).await?;
+    buffer.extend_from_slice(&chunk[..read]);
+    Ok(read > 0)
 }
 
 /// Client → server bytes pass untouched; server → client: the 101 answer, then frame by frame,

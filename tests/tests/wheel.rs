@@ -1,6 +1,7 @@
 //! The customer's install path, `pipx install browser-recon`: build the wheel exactly as the
-//! release workflow does (maturin, `--profile dist`), check its size budget and that it holds
-//! the `recon` binary and nothing else, install it with pipx into a throwaway home and run it.
+//! release workflow does (maturin, `--profile dist`, deflate level 9), check its size budget and
+//! that it holds the `recon` binary and nothing else, install it with pipx into a throwaway home
+//! and run it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,7 +33,8 @@ fn build_wheel(python: &str, out: &Path) -> (PathBuf, Duration) {
     let cli_dir = recon_tests::crate_dir().join("../cli");
     let mut maturin = Command::new(venv_tool(python, "maturin"));
     maturin
-        .args(["build", "--profile", "dist", "--locked", "--out"])
+        .args(["build", "--profile", "dist", "--locked"])
+        .args(["--compression-level", "9", "--out"])
         .arg(out)
         .current_dir(&cli_dir);
     // The shared target dir keeps the (slow, LTO) dist build cached between runs; xtask sets it.

@@ -51,6 +51,9 @@ pub fn run(paths: &Paths, bench_args: &[&str]) -> Result<i32> {
             .env("RECON_TEST_NATS_SERVER", &tools.nats_server)
             .env("RECON_BENCH_SERVER", paths.release_binary("recon-server"))
             .env("RECON_BENCH_CLI", paths.release_binary("recon"))
+            // The wheel section builds the wheel with maturin, into the same target dir.
+            .env("RECON_BENCH_MATURIN", paths.venv_bin("maturin"))
+            .env("CARGO_TARGET_DIR", &paths.target)
             .env("RECON_BENCH_MITMPROXY2SWAGGER", &peers.mitmproxy2swagger)
             .env("RECON_BENCH_PYTHON", &peers.bench_python)
             .env("RECON_BENCH_HAR_TO_OPENAPI", &peers.har_to_openapi)

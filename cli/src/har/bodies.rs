@@ -26,8 +26,9 @@ pub(super) fn post_body(post: PostData) -> Option<Body> {
     None
 }
 
-pub(super) fn content_body(content: &Content) -> Result<Option<Body>, String> {
-    let Some(text) = &content.text else {
+/// The response body, its text taken out of `content` (a body is never copied whole).
+pub(super) fn content_body(content: &mut Content) -> Result<Option<Body>, String> {
+    let Some(text) = content.text.take() else {
         return Ok(None);
     };
     // An empty text for a response that had bytes means the exporter did not keep the body.
@@ -35,9 +36,9 @@ pub(super) fn content_body(content: &Content) -> Result<Option<Body>, String> {
         return Ok(None);
     }
     match content.encoding.as_deref().map(str::trim) {
-        None | Some("") => Ok(Some(kept_body::from_text(text.clone(), MAX_BODY_BYTES))),
+        None | Some("") => Ok(Some(kept_body::from_text(text, MAX_BODY_BYTES))),
         Some(encoding) if encoding.eq_ignore_ascii_case("base64") => {
-            kept_body::from_base64(text, &content.mime_type, MAX_BODY_BYTES)
+            kept_body::from_base64(&text, &content.mime_type, MAX_BODY_BYTES)
                 .map(Some)
                 .map_err(|error| error.to_string())
         }

@@ -3,7 +3,7 @@
 //! cookies requests sent that no response set (script-set ones: consent, analytics, anti-bot
 //! tokens).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::DateTime;
 use recon_contracts::{Cookie, Header};
@@ -84,10 +84,18 @@ impl CookieJar {
 
     pub(super) fn into_cookies(self) -> Vec<Cookie> {
         let mut cookies: Vec<Cookie> = self.set.into_values().collect();
+        // Each sent cookie is looked for among the set ones of its name only, not all of them.
+        let mut set_domains: HashMap<String, Vec<String>> = HashMap::new();
+        for cookie in &cookies {
+            set_domains
+                .entry(cookie.name.clone())
+                .or_default()
+                .push(cookie.domain.clone());
+        }
         for ((host, name), value) in self.sent {
-            let known = cookies
-                .iter()
-                .any(|cookie| cookie.name == name && domain_matches(&cookie.domain, &host));
+            let known = set_domains
+                .get(&name)
+                .is_some_and(|domains| domains.iter().any(|domain| domain_matches(domain, &host)));
             if !known {
                 cookies.push(Cookie {
                     name,

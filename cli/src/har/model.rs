@@ -1,6 +1,7 @@
 //! The HAR 1.2 shapes the importer reads, as Chrome DevTools and Firefox write them. Every
 //! field is optional or defaulted unless HAR 1.2 and both browsers agree on it, and `null`
-//! reads as the default, so a browser's quirks never make a file unreadable.
+//! reads as the default, so a browser's quirks never make a file unreadable. The file's outer
+//! objects (`log` and its `entries`) are read by [`super::outline`], one entry at a time.
 
 use chrono::{DateTime, NaiveDateTime};
 use serde::{Deserialize, Deserializer};
@@ -27,20 +28,6 @@ where
             Some(other) => other.to_string(),
         },
     )
-}
-
-#[derive(Deserialize)]
-pub(super) struct HarFile {
-    pub(super) log: Log,
-}
-
-#[derive(Deserialize)]
-pub(super) struct Log {
-    #[serde(default, deserialize_with = "nullable")]
-    pub(super) browser: Option<Product>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub(super) pages: Vec<HarPage>,
-    pub(super) entries: Vec<Entry>,
 }
 
 #[derive(Deserialize)]

@@ -20,6 +20,7 @@ mod stats;
 mod table;
 mod upload;
 mod versus;
+mod wheel;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,7 +29,7 @@ use anyhow::{bail, Context, Result};
 
 use table::Row;
 
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "upload",
     "hostile",
     "sizes",
@@ -40,6 +41,7 @@ const SECTIONS: [&str; 11] = [
     "fairness",
     "versus",
     "startup",
+    "wheel",
 ];
 
 pub struct Options {
@@ -110,6 +112,7 @@ async fn main() -> Result<ExitCode> {
             "fairness" => fairness::run(&options).await,
             "versus" => versus::run(&options).await,
             "startup" => startup::run(&options).await,
+            "wheel" => wheel::run(&options).await,
             other => bail!("no section {other}"),
         };
         eprintln!(
