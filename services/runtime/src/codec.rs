@@ -1,10 +1,14 @@
 //! Gzip-compressed JSON, the format of captures at rest, with a cap on the inflated size so a
 //! small gzip bomb cannot exhaust memory, and the reading of a gzip-compressed capture under its
-//! bounds.
+//! bounds: a stage inflates the stored JSON whole (within the decoded-bytes bound) and parses it
+//! in place, which is several times faster than parsing through a reader; the api, which must
+//! hash what it reads, parses as it inflates.
 
 use std::io::{Read, Write};
 
-use recon_contracts::{decode_capture_from_reader, Capture, CaptureBounds, CaptureDecodeError};
+use recon_contracts::{
+    decode_capture, decode_capture_from_reader, Capture, CaptureBounds, CaptureDecodeError, Limit,
+};
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,10 +60,26 @@ pub fn to_gzip_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// What the compressor is handed at a time.
 const WRITE_BUFFER: usize = 64 << 10;
 
-/// Reads a gzip-compressed capture the way the api reads an upload ([`decode_capture`]),
-/// inflating as it parses: the JSON is never held whole, and never past its decoded-bytes bound.
+/// Reads a gzip-compressed capture under `bounds` ([`decode_capture`]): inflated whole, never
+/// past its decoded-bytes bound, parsed in place, and the JSON dropped before this returns.
 pub fn read_capture(bytes: &[u8], bounds: &CaptureBounds) -> Result<Capture, CaptureDecodeError> {
-    read_capture_with(bytes, bounds, |_| {})
+    let limit = usize::try_from(bounds.max(Limit::DecodedBytes)).unwrap_or(usize::MAX);
+    // One byte past the bound is enough for `decode_capture` to name the bound.
+    let mut json = Vec::with_capacity(inflated_size_hint(bytes).min(limit.saturating_add(1)));
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take((limit as u64).saturating_add(1))
+        .read_to_end(&mut json)
+        .map_err(|err| CaptureDecodeError::Read(serde_json::Error::io(err)))?;
+    decode_capture(&json, bounds)
+}
+
+/// The inflated size a gzip member states in its trailer (modulo 4 GiB): a capacity to start
+/// from, not a bound.
+fn inflated_size_hint(bytes: &[u8]) -> usize {
+    match bytes.len().checked_sub(4).map(|at| &bytes[at..]) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]) as usize,
+        _ => 0,
+    }
 }
 
 /// [`read_capture`], showing `on_json` the JSON as it is inflated, piece by piece (the api
