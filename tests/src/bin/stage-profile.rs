@@ -1,9 +1,14 @@
 //! The CPU work of the scrub and analysis stages on the bench's capture, in a loop, for a
 //! profiler (`perf record -g -- target/release/stage-profile scrub 20`): no servers, no
 //! blob store, the same code paths the stages run on their blocking thread. Prints the median
-//! time of each phase.
+//! wall time of each phase and the thread's CPU time for the whole run, which a busy machine
+//! disturbs less. `peak` runs one scrub in a fresh child process and prints its peak RSS above
+//! the RSS at rest (the `sizes` bench's figure for the scrub role, without the servers).
 //!
-//! Usage: `stage-profile <scrub|analysis|all> [runs] [requests] [megabytes]`
+//! `digest` prints a hash of each stage's output on the bench capture and on every capture of
+//! the real-traffic corpus: equal before and after a change that is only speed.
+//!
+//! Usage: `stage-profile <scrub|analysis|all|peak|digest> [runs] [requests] [megabytes]`
 //! (defaults: all, 10 runs, the pipeline bench's 2,000 requests and 5 MB).
 
 use std::time::{Duration, Instant};
@@ -21,6 +26,12 @@ fn main() -> Result<()> {
             .map_or(Ok(default), |text| text.parse())
             .with_context(|| format!("argument {at} is not a number"))
     };
+    if which == "peak-child" {
+        let path = args
+            .get(1)
+            .context("peak-child needs the stored capture's path")?;
+        return peak_child(path);
+    }
     let runs = number(1, 10)?;
     let requests = number(2, 2_000)?;
     let megabytes = number(3, 5)?;
@@ -32,16 +43,116 @@ fn main() -> Result<()> {
     match which {
         "scrub" => scrub(&stored, &bounds, runs),
         "analysis" => analysis(&stored, &bounds, runs),
+        "peak" => peak(&stored),
+        "digest" => digest(&stored, &bounds),
         "all" => {
             scrub(&stored, &bounds, runs)?;
             analysis(&stored, &bounds, runs)
         }
-        other => bail!("unknown section {other:?}: scrub, analysis or all"),
+        other => bail!("unknown section {other:?}: scrub, analysis, all, peak or digest"),
     }
+}
+
+fn digest(stored: &[u8], bounds: &CaptureBounds) -> Result<()> {
+    let mut captures = vec![(
+        "bench capture".to_owned(),
+        codec::read_capture(stored, bounds)?,
+    )];
+    for labelled in recon_tests::real_corpus::labelled() {
+        captures.push((labelled.file().display().to_string(), labelled.capture()));
+    }
+    for (name, capture) in captures {
+        let detection = recon_detection::detect(&capture);
+        let inventory = recon_analysis::analyze(&capture, &detection);
+        let openapi = recon_analysis::openapi_document(&inventory, &capture.target_url);
+        let analysed = hash(&(
+            serde_json::to_vec(&inventory)?,
+            serde_json::to_vec(&openapi)?,
+        ));
+        let scrubbed = recon_scrub::scrub(capture);
+        let scrub = hash(&(
+            serde_json::to_vec(&scrubbed.capture)?,
+            scrubbed.replacements,
+            &scrubbed.by_kind,
+        ));
+        println!("scrub {scrub:016x} analysis {analysed:016x} {name}");
+    }
+    Ok(())
+}
+
+fn hash(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = std::hash::DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Writes the stored capture to a file and scrubs it in a child that holds nothing else.
+fn peak(stored: &[u8]) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("capture.json.gz");
+    std::fs::write(&path, stored)?;
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .arg("peak-child")
+        .arg(&path)
+        .status()?;
+    anyhow::ensure!(status.success(), "the child scrub failed: {status}");
+    Ok(())
+}
+
+fn peak_child(path: &str) -> Result<()> {
+    let stored = std::fs::read(path)?;
+    let cold = status_kib("VmRSS")?;
+    // The rules compile on first use, in the server too: apart from the scan that measures.
+    recon_scrub::scrub(lamp_shop::capture("https://warm.test", 1, 1));
+    let rest = status_kib("VmRSS")?;
+    println!(
+        "compiled scrub rules: +{:.1} MiB RSS",
+        rest.saturating_sub(cold) as f64 / 1024.0
+    );
+    let capture = codec::read_capture(&stored, &CaptureBounds::default())?;
+    let scrubbed = recon_scrub::scrub(capture);
+    let bytes = codec::to_gzip_json(&scrubbed.capture)?;
+    drop(scrubbed);
+    std::hint::black_box(bytes);
+    let peak = status_kib("VmHWM")?;
+    let json = codec::gunzip(&stored, usize::MAX)?.len();
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "scrub peak RSS +{:.1} MiB above rest ({:.1} MiB; +{:.1} MiB above the process before \
+         its first scrub), capture JSON {:.1} MiB: {:.2} x the JSON",
+        mib(peak - rest),
+        mib(rest),
+        mib(peak - cold),
+        json as f64 / (1024.0 * 1024.0),
+        (peak - rest) as f64 * 1024.0 / json as f64
+    );
+    Ok(())
+}
+
+fn status_kib(field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .with_context(|| format!("no {field} in /proc/self/status"))
+}
+
+/// CPU time of this thread so far.
+fn thread_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 fn scrub(stored: &[u8], bounds: &CaptureBounds, runs: usize) -> Result<()> {
     let mut phases = Phases::new(["decode", "scrub", "encode", "total"]);
+    let cpu = thread_cpu();
     for _ in 0..runs {
         let started = Instant::now();
         let capture = codec::read_capture(stored, bounds)?;
@@ -53,12 +164,13 @@ fn scrub(stored: &[u8], bounds: &CaptureBounds, runs: usize) -> Result<()> {
         std::hint::black_box(bytes);
         phases.add([decoded, scrubbed_at - decoded, total - scrubbed_at, total]);
     }
-    phases.print("scrub stage");
+    phases.print("scrub stage", thread_cpu() - cpu);
     Ok(())
 }
 
 fn analysis(stored: &[u8], bounds: &CaptureBounds, runs: usize) -> Result<()> {
     let mut phases = Phases::new(["decode", "analyze", "serialise", "openapi", "total"]);
+    let cpu = thread_cpu();
     for _ in 0..runs {
         let started = Instant::now();
         let capture = codec::read_capture(stored, bounds)?;
@@ -81,7 +193,7 @@ fn analysis(stored: &[u8], bounds: &CaptureBounds, runs: usize) -> Result<()> {
             total,
         ]);
     }
-    phases.print("analysis stage");
+    phases.print("analysis stage", thread_cpu() - cpu);
     Ok(())
 }
 
@@ -102,7 +214,7 @@ impl<const N: usize> Phases<N> {
         self.times.push(times);
     }
 
-    fn print(&self, title: &str) {
+    fn print(&self, title: &str, cpu: Duration) {
         let mut line = format!("{title} (median of {}):", self.times.len());
         for (at, name) in self.names.iter().enumerate() {
             let mut column: Vec<Duration> = self.times.iter().map(|times| times[at]).collect();
@@ -110,6 +222,11 @@ impl<const N: usize> Phases<N> {
             let median = column.get(column.len() / 2).copied().unwrap_or_default();
             line.push_str(&format!(" {name} {:.1} ms", median.as_secs_f64() * 1e3));
         }
+        let runs = self.times.len().max(1) as f64;
+        line.push_str(&format!(
+            "; CPU {:.1} ms a run",
+            cpu.as_secs_f64() * 1e3 / runs
+        ));
         println!("{line}");
     }
 }
