@@ -30,7 +30,7 @@ fn main() -> Result<()> {
         let path = args
             .get(1)
             .context("peak-child needs the stored capture's path")?;
-        return peak_child(path);
+        return peak_child(path, args.get(2).is_some_and(|how| how == "streaming"));
     }
     let runs = number(1, 10)?;
     let requests = number(2, 2_000)?;
@@ -87,30 +87,42 @@ fn hash(value: &impl std::hash::Hash) -> u64 {
     hasher.finish()
 }
 
-/// Writes the stored capture to a file and scrubs it in a child that holds nothing else.
+/// Writes the stored capture to a file and scrubs it in a child that holds nothing else: once
+/// decoded as the stages decode it (inflated whole, parsed in place), once parsed as it is
+/// inflated (the api's way), to show what each costs in memory.
 fn peak(stored: &[u8]) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("capture.json.gz");
     std::fs::write(&path, stored)?;
-    let status = std::process::Command::new(std::env::current_exe()?)
-        .arg("peak-child")
-        .arg(&path)
-        .status()?;
-    anyhow::ensure!(status.success(), "the child scrub failed: {status}");
+    for how in ["in-place", "streaming"] {
+        print!("{how}: ");
+        std::io::Write::flush(&mut std::io::stdout())?;
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .arg("peak-child")
+            .arg(&path)
+            .arg(how)
+            .status()?;
+        anyhow::ensure!(status.success(), "the child scrub failed: {status}");
+    }
     Ok(())
 }
 
-fn peak_child(path: &str) -> Result<()> {
+fn peak_child(path: &str, streaming: bool) -> Result<()> {
     let stored = std::fs::read(path)?;
     let cold = status_kib("VmRSS")?;
     // The rules compile on first use, in the server too: apart from the scan that measures.
     recon_scrub::scrub(lamp_shop::capture("https://warm.test", 1, 1));
     let rest = status_kib("VmRSS")?;
-    println!(
-        "compiled scrub rules: +{:.1} MiB RSS",
+    print!(
+        "compiled scrub rules: +{:.1} MiB RSS; ",
         rest.saturating_sub(cold) as f64 / 1024.0
     );
-    let capture = codec::read_capture(&stored, &CaptureBounds::default())?;
+    let bounds = CaptureBounds::default();
+    let capture = if streaming {
+        codec::read_capture_with(&stored, &bounds, |_| {})?
+    } else {
+        codec::read_capture(&stored, &bounds)?
+    };
     let scrubbed = recon_scrub::scrub(capture);
     let bytes = codec::to_gzip_json(&scrubbed.capture)?;
     drop(scrubbed);

@@ -1,5 +1,6 @@
 //! Scrub's adapter: the raw capture in, the scrubbed copy written to the blob store and its
-//! summary out. Decoding, scrubbing and encoding share one blocking thread.
+//! summary out. Decoding, scrubbing and encoding share one blocking thread; the capture is
+//! parsed as it is inflated, which keeps the stage's peak memory within its bound.
 
 use recon_contracts::{names, ScrubSummary, StageResult};
 use recon_runtime::stage::StageOutput;
@@ -22,7 +23,7 @@ impl Stage for ScrubStage {
                 capture,
                 replacements,
                 by_kind,
-            } = recon_scrub::scrub(stored.decode()?);
+            } = recon_scrub::scrub(stored.decode_streaming()?);
             let bytes = codec::to_gzip_json(&capture).map_err(|err| {
                 StageError::permanent_from("cannot encode the scrubbed capture", err)
             })?;
