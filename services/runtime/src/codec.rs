@@ -2,7 +2,7 @@
 //! small gzip bomb cannot exhaust memory, and the reading of a gzip-compressed capture under its
 //! bounds: a stage inflates the stored JSON whole (within the decoded-bytes bound) and parses it
 //! in place, which is several times faster than parsing through a reader; the api, which must
-//! hash what it reads, parses as it inflates.
+//! hash what it reads, and scrub, whose memory peak it would raise, parse as they inflate.
 
 use std::io::{Read, Write};
 
