@@ -1,11 +1,13 @@
 //! Request and response bodies: JSON (walked field by field, names deciding), form-urlencoded,
 //! multipart, and any other text; binary bodies are dropped from the scrubbed copy.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use recon_contracts::{Body, BodyEncoding};
-use serde_json::Value;
 
-use crate::secrets::{is_placeholder, kind_from_name, SecretKind};
+use crate::json::Json;
+use crate::secrets::{is_placeholder, SecretKind};
 use crate::text::Scrubber;
 
 impl Scrubber {
@@ -51,48 +53,57 @@ impl Scrubber {
 
     /// JSON text, or `None` when it does not parse (e.g. truncated): then it is free text.
     pub fn json_text(&mut self, text: &str) -> Option<String> {
-        let mut value: Value = serde_json::from_str(text).ok()?;
+        let mut json = Json::parse(text)?;
         let mut changed = false;
-        self.json(&mut value, None, &mut changed);
+        self.json(&mut json, None, &mut changed);
         if !changed {
             return Some(text.to_owned());
         }
-        serde_json::to_string(&value).ok()
+        serde_json::to_string(&json.into_value()).ok()
     }
 
-    fn json(&mut self, value: &mut Value, key: Option<&str>, changed: &mut bool) {
+    fn json(&mut self, value: &mut Json<'_>, key: Option<&str>, changed: &mut bool) {
         match value {
-            Value::String(text) => {
+            Json::String(text) => {
                 let scrubbed = match key {
                     Some(key) => self.named(key, text, true),
-                    None => self.text(text, true).into_owned(),
+                    None => self.text(text, true),
                 };
-                if scrubbed != *text {
-                    *text = scrubbed;
+                // Borrowed means untouched; an owned copy may still be equal.
+                let replacement = match scrubbed {
+                    Cow::Borrowed(_) => None,
+                    Cow::Owned(scrubbed) => (scrubbed != *text).then_some(scrubbed),
+                };
+                if let Some(scrubbed) = replacement {
+                    *text = Cow::Owned(scrubbed);
                     *changed = true;
                 }
             }
-            Value::Number(number) => {
+            Json::Number(number) => {
                 let Some(key) = key else { return };
+                // The name decides first: most numbers are sent under names that say nothing.
+                let Some(class) = self.name_class(key) else {
+                    return;
+                };
                 let digits = number.to_string();
-                if let Some(kind) = kind_from_name(key, &digits).filter(|kind| {
+                if let Some(kind) = Some(class.kind(&digits)).filter(|kind| {
                     !matches!(kind, SecretKind::Email | SecretKind::Cookie) && digits.len() >= 3
                 }) {
-                    *value = Value::String(self.vault.replace(kind, Some(key), &digits));
+                    *value = Json::String(Cow::Owned(self.vault.replace(kind, Some(key), &digits)));
                     *changed = true;
                 }
             }
-            Value::Array(items) => {
+            Json::Array(items) => {
                 for item in items {
                     self.json(item, key, changed);
                 }
             }
-            Value::Object(map) => {
-                for (name, item) in map.iter_mut() {
-                    self.json(item, Some(name), changed);
+            Json::Object(members) => {
+                for (name, item) in members.iter_mut() {
+                    self.json(item, Some(name.as_ref()), changed);
                 }
             }
-            Value::Bool(_) | Value::Null => {}
+            Json::Bool(_) | Json::Null => {}
         }
     }
 
@@ -147,7 +158,9 @@ impl Scrubber {
             body.data
         } else {
             match name {
-                Some(name) if !is_placeholder(trimmed) => self.named(&name, trimmed, true),
+                Some(name) if !is_placeholder(trimmed) => {
+                    self.named(&name, trimmed, true).into_owned()
+                }
                 _ => self.text(trimmed, true).into_owned(),
             }
         };
@@ -185,6 +198,8 @@ fn looks_like_json(data: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]
@@ -221,6 +236,25 @@ mod tests {
             body.data
         );
         assert!(body.data.ends_with("--XyZ--\r\n"));
+    }
+
+    #[test]
+    fn json_bodies_are_walked_and_written_in_map_order() {
+        let mut scrubber = Scrubber::default();
+        // Keys out of order and a duplicate: the walk numbers placeholders in key order, the
+        // duplicate's last value is the one kept, and the changed body is written compactly.
+        let changed = scrubber
+            .json_text(r#"{"z_token": "t-1", "a_token": "t-2", "a_token": "t-3", "n": [1, "x"]}"#)
+            .unwrap();
+        assert_eq!(
+            changed,
+            r#"{"a_token":"<token>","n":[1,"x"],"z_token":"<token#2>"}"#
+        );
+        assert_eq!(scrubber.vault.replacements(), 2);
+        // Nothing secret: the text as it came, spacing and order kept.
+        let clean = r#"{"b": 1, "a": "lamp"}"#;
+        assert_eq!(scrubber.json_text(clean).unwrap(), clean);
+        assert_eq!(scrubber.json_text(r#"{"a": "#), None);
     }
 
     #[test]

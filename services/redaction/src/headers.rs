@@ -4,7 +4,7 @@
 use recon_contracts::Header;
 
 use crate::rules::rules;
-use crate::secrets::{authorization_kind, kind_from_name, SecretKind};
+use crate::secrets::{authorization_kind, SecretKind};
 use crate::text::Scrubber;
 
 /// Headers whose value is a URL, possibly relative.
@@ -31,8 +31,8 @@ impl Scrubber {
             _ => {
                 if let Some(kind) = rules().headers.get(&lower).copied() {
                     self.vault.replace(kind, Some(name), value)
-                } else if kind_from_name(name, value).is_some() {
-                    self.named(name, value, false)
+                } else if self.kind_from_name(name, value).is_some() {
+                    self.named(name, value, false).into_owned()
                 } else {
                     self.text(value, false).into_owned()
                 }

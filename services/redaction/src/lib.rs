@@ -7,6 +7,7 @@
 
 mod body;
 mod headers;
+mod json;
 pub mod rules;
 pub mod secrets;
 mod text;

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde::Deserialize;
 
 use crate::secrets::SecretKind;
@@ -83,6 +83,9 @@ pub struct ShapeRule {
     /// Phone shapes only run on bodies: headers and URLs are full of digit groups.
     pub bodies_only: bool,
     pub pattern: Regex,
+    /// Whether the pattern names a `secret` group; without one a match is found without
+    /// building its groups.
+    pub has_secret_group: bool,
     pub reject_suffixes: Vec<String>,
     pub sample: String,
 }
@@ -105,7 +108,22 @@ pub struct Rules {
     pub allow_names: HashSet<String>,
     pub names: Vec<NameRule>,
     pub shapes: Vec<ShapeRule>,
+    /// Every shape pattern in one automaton, in rule order: one pass over a text says which
+    /// rules can match at all (most texts match none). `None` when the union is too large to
+    /// compile, and then every rule is tried.
+    pub shape_set: Option<RegexSet>,
     pub clean_corpus: Vec<String>,
+}
+
+impl Rules {
+    /// Which shape rules match somewhere in `text`, by index; `None` means any may.
+    ///
+    /// Only for ASCII text: Unicode word boundaries (`\b`) stop the set's DFA on other text, and
+    /// the rules' own literal prefilters are then the faster way.
+    pub fn shape_candidates(&self, text: &str) -> Option<regex::SetMatches> {
+        let set = self.shape_set.as_ref()?;
+        text.is_ascii().then(|| set.matches(text))
+    }
 }
 
 /// The checked-in rules. A broken rules file is caught by the tests of this crate; should one
@@ -172,17 +190,20 @@ pub fn parse(text: &str) -> Result<Rules, RulesError> {
             kind: kind(&shape.id, &shape.kind)?,
             id: shape.id,
             bodies_only,
+            has_secret_group: pattern.capture_names().any(|name| name == Some("secret")),
             pattern,
             reject_suffixes: shape.reject_suffixes,
             sample: shape.sample,
         });
     }
+    let shape_set = RegexSet::new(shapes.iter().map(|shape| shape.pattern.as_str())).ok();
     Ok(Rules {
         version: raw.version,
         headers,
         allow_names: raw.allow_names.iter().map(|n| normalize_name(n)).collect(),
         names,
         shapes,
+        shape_set,
         clean_corpus: raw.clean_corpus,
     })
 }

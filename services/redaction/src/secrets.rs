@@ -118,22 +118,44 @@ fn placeholder_name(name: &str) -> String {
 }
 
 pub(crate) fn kind_from_name(name: &str, value: &str) -> Option<SecretKind> {
+    name_class(name).map(|class| class.kind(value))
+}
+
+/// What a name says about the values sent under it, before the value is seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameClass {
+    Secret(SecretKind),
+    /// `Authorization`: the scheme in the value decides the kind.
+    Authorization,
+}
+
+impl NameClass {
+    pub(crate) fn kind(self, value: &str) -> SecretKind {
+        match self {
+            NameClass::Secret(kind) => kind,
+            NameClass::Authorization => authorization_kind(value),
+        }
+    }
+}
+
+/// [`kind_from_name`] without the value: the part a scrubber can remember per name.
+pub(crate) fn name_class(name: &str) -> Option<NameClass> {
     let name = normalize_name(name);
     let rules = rules();
     if name.is_empty() || rules.allow_names.contains(&name) {
         return None;
     }
     if let Some(kind) = rules.headers.get(&name.replace('_', "-")) {
-        return Some(*kind);
+        return Some(NameClass::Secret(*kind));
     }
     let rule = rules.names.iter().find(|rule| match rule.match_ {
         NameMatch::Exact => name == rule.text,
         NameMatch::Contains => name.contains(&rule.text),
     })?;
     if name == "authorization" || name == "proxy_authorization" {
-        return Some(authorization_kind(value));
+        return Some(NameClass::Authorization);
     }
-    Some(rule.kind)
+    Some(NameClass::Secret(rule.kind))
 }
 
 /// `Bearer x` is a bearer token, `Basic x` and other schemes a generic token.
@@ -156,8 +178,21 @@ fn kind_from_shape(value: &str) -> Option<SecretKind> {
 /// `bodies` enables the shapes that only make sense in bodies (phone numbers).
 pub fn find_shapes(text: &str, bodies: bool) -> Vec<(Range<usize>, SecretKind)> {
     let mut found: Vec<(Range<usize>, SecretKind)> = Vec::new();
-    for rule in &rules().shapes {
+    let rules = rules();
+    let candidates = rules.shape_candidates(text);
+    for (at, rule) in rules.shapes.iter().enumerate() {
         if rule.bodies_only && !bodies {
+            continue;
+        }
+        if candidates.as_ref().is_some_and(|set| !set.matched(at)) {
+            continue;
+        }
+        if !rule.has_secret_group {
+            for whole in rule.pattern.find_iter(text) {
+                if !rule.rejects(whole.as_str()) {
+                    keep(&mut found, whole.range(), rule.kind);
+                }
+            }
             continue;
         }
         for captures in rule.pattern.captures_iter(text) {
@@ -168,18 +203,21 @@ pub fn find_shapes(text: &str, bodies: bool) -> Vec<(Range<usize>, SecretKind)> 
                 continue;
             }
             let secret = captures.name("secret").unwrap_or(whole);
-            let range = secret.range();
-            if found
-                .iter()
-                .any(|(seen, _)| seen.start < range.end && range.start < seen.end)
-            {
-                continue;
-            }
-            found.push((range, rule.kind));
+            keep(&mut found, secret.range(), rule.kind);
         }
     }
     found.sort_by_key(|(range, _)| range.start);
     found
+}
+
+/// Adds a found secret unless an earlier rule already claimed part of its range.
+fn keep(found: &mut Vec<(Range<usize>, SecretKind)>, range: Range<usize>, kind: SecretKind) {
+    if !found
+        .iter()
+        .any(|(seen, _)| seen.start < range.end && range.start < seen.end)
+    {
+        found.push((range, kind));
+    }
 }
 
 /// Replaces shaped secrets in `text` by their plain placeholders (no per-scan table): for
@@ -234,6 +272,63 @@ mod tests {
         assert_eq!(redact(Some("q"), "shoes"), "shoes");
         assert_eq!(redact(Some("api_key"), "abc"), "<api-key>");
         assert_eq!(redact(Some("sid"), "<session>"), "<session>");
+    }
+
+    /// Every rule tried on its own, as before the set: what `find_shapes` must keep finding.
+    fn shapes_one_by_one(text: &str, bodies: bool) -> Vec<(Range<usize>, SecretKind)> {
+        let mut found: Vec<(Range<usize>, SecretKind)> = Vec::new();
+        for rule in rules()
+            .shapes
+            .iter()
+            .filter(|rule| bodies || !rule.bodies_only)
+        {
+            for captures in rule.pattern.captures_iter(text) {
+                let whole = captures.get(0).expect("group 0 is the match");
+                if rule.rejects(whole.as_str()) {
+                    continue;
+                }
+                let range = captures.name("secret").unwrap_or(whole).range();
+                if !found
+                    .iter()
+                    .any(|(seen, _)| seen.start < range.end && range.start < seen.end)
+                {
+                    found.push((range, rule.kind));
+                }
+            }
+        }
+        found.sort_by_key(|(range, _)| range.start);
+        found
+    }
+
+    #[test]
+    fn the_shape_set_finds_what_each_rule_finds() {
+        assert!(
+            rules().shape_set.is_some(),
+            "the shape set does not compile"
+        );
+        let samples: Vec<&str> = rules()
+            .shapes
+            .iter()
+            .map(|rule| rule.sample.as_str())
+            .collect();
+        let mut texts: Vec<String> = rules().clean_corpus.clone();
+        texts.extend(samples.iter().map(|sample| (*sample).to_owned()));
+        // All samples in one text, overlapping rules competing for the same bytes, and text
+        // that is not ASCII (the set is skipped there).
+        texts.push(samples.join(" "));
+        texts.push(samples.join(""));
+        texts.push(format!("café {} naïve", samples.join(" — ")));
+        texts.push("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig ann@example.com".to_owned());
+        texts.push("logo@2x.png call (415) 555-0132 or +44 20 7946 0958".to_owned());
+        for text in &texts {
+            for bodies in [false, true] {
+                assert_eq!(
+                    find_shapes(text, bodies),
+                    shapes_one_by_one(text, bodies),
+                    "{text:?} (bodies: {bodies})"
+                );
+            }
+        }
     }
 
     #[test]

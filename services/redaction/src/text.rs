@@ -3,12 +3,13 @@
 //! inputs and meta tags, and secrets recognised by their shape anywhere.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use percent_encoding::percent_decode_str;
 use regex::Regex;
 
-use crate::secrets::{find_shapes, is_placeholder, kind_from_name, SecretKind};
+use crate::secrets::{find_shapes, is_placeholder, name_class, NameClass, SecretKind};
 use crate::vault::Vault;
 
 static URL_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
@@ -27,23 +28,46 @@ static HTML_ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|err| panic!("{err}"))
 });
 
+/// Distinct names remembered per scrubber: a capture repeats the same few hundred names, and a
+/// hostile one cannot grow the table past this.
+const MAX_REMEMBERED_NAMES: usize = 16_384;
+
 /// The scrubbing state of one scan: its table of secrets and the scrubbing functions.
 #[derive(Debug, Default)]
 pub struct Scrubber {
     pub vault: Vault,
+    /// What each name seen so far says about its values: classifying a name normalises it and
+    /// walks every name rule, and a capture asks about the same names again and again.
+    names: HashMap<String, Option<NameClass>>,
 }
 
 impl Scrubber {
     /// A value sent under `name`: replaced whole when the name says it is secret, otherwise
     /// scrubbed as text.
-    pub fn named(&mut self, name: &str, value: &str, bodies: bool) -> String {
+    pub fn named<'a>(&mut self, name: &str, value: &'a str, bodies: bool) -> Cow<'a, str> {
         if value.trim().is_empty() || is_placeholder(value.trim()) {
-            return value.to_owned();
+            return Cow::Borrowed(value);
         }
-        match kind_from_name(name, value) {
-            Some(kind) => self.vault.replace(kind, Some(name), value),
-            None => self.text(value, bodies).into_owned(),
+        match self.kind_from_name(name, value) {
+            Some(kind) => Cow::Owned(self.vault.replace(kind, Some(name), value)),
+            None => self.text(value, bodies),
         }
+    }
+
+    /// The kind of secret `value` is when sent under `name`, if the name says it is one.
+    pub(crate) fn kind_from_name(&mut self, name: &str, value: &str) -> Option<SecretKind> {
+        self.name_class(name).map(|class| class.kind(value))
+    }
+
+    pub(crate) fn name_class(&mut self, name: &str) -> Option<NameClass> {
+        if let Some(class) = self.names.get(name) {
+            return *class;
+        }
+        let class = name_class(name);
+        if self.names.len() < MAX_REMEMBERED_NAMES {
+            self.names.insert(name.to_owned(), class);
+        }
+        class
     }
 
     /// Free text: URLs in it, embedded pairs, form inputs, then shaped secrets.
@@ -116,7 +140,7 @@ impl Scrubber {
             let (Some(name), Some(value)) = (captures.get(1), captures.get(2)) else {
                 continue;
             };
-            let Some(kind) = kind_from_name(name.as_str(), value.as_str()) else {
+            let Some(kind) = self.kind_from_name(name.as_str(), value.as_str()) else {
                 continue;
             };
             if is_placeholder(value.as_str()) {
@@ -168,7 +192,7 @@ impl Scrubber {
             let value = &tag.as_str()[range.clone()];
             let kind = match (&name, password) {
                 (_, true) => Some(SecretKind::Password),
-                (Some(name), false) => kind_from_name(name, value),
+                (Some(name), false) => self.kind_from_name(name, value),
                 (None, false) => None,
             };
             let Some(kind) = kind else { continue };
@@ -274,7 +298,7 @@ impl Scrubber {
                 let decoded_name = decode(name);
                 let decoded = decode(value);
                 let scrubbed = self.named(&decoded_name, &decoded, bodies);
-                if scrubbed == decoded {
+                if *scrubbed == *decoded {
                     pair.to_owned()
                 } else {
                     format!("{name}={}", encode(&scrubbed, !bodies))

@@ -174,9 +174,11 @@ impl StoredCapture {
     /// Decodes under the same bounds as an upload. A capture over them (the bounds were lowered
     /// since, or the blob was replaced) fails the step for good instead of being retried.
     pub fn decode(&self) -> Result<Capture, StageError> {
-        crate::codec::read_capture(&self.bytes, &self.bounds).map_err(|err| {
-            StageError::permanent_from(format!("stored capture {} is unreadable", self.key), err)
-        })
+        crate::codec::read_capture(&self.bytes, &self.bounds).map_err(|err| self.unreadable(err))
+    }
+
+    fn unreadable(&self, err: recon_contracts::CaptureDecodeError) -> StageError {
+        StageError::permanent_from(format!("stored capture {} is unreadable", self.key), err)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Scrub's adapter: the raw capture in, the scrubbed copy written to the blob store and its
-//! summary out. Decoding, scrubbing and encoding share one blocking thread.
+//! summary out. Decoding, scrubbing and encoding share one blocking thread; the capture is
+//! parsed as it is inflated, which keeps the stage's peak memory within its bound.
 
 use recon_contracts::{names, ScrubSummary, StageResult};
 use recon_runtime::stage::StageOutput;
