@@ -17,44 +17,20 @@ pub async fn consume_one_at_a_time<F, Fut>(
     consumer: &PullConsumer,
     role: &str,
     shutdown: &CancellationToken,
-    mut handle: F,
+    handle: F,
 ) where
     F: FnMut(jetstream::Message) -> Fut,
     Fut: Future<Output = ()>,
 {
-    while !shutdown.is_cancelled() {
-        let mut messages = match consumer
+    let subscribe = || {
+        consumer
             .stream()
             .max_messages_per_batch(1)
             .heartbeat(Duration::from_secs(5))
             .expires(Duration::from_secs(30))
             .messages()
-            .await
-        {
-            Ok(messages) => messages,
-            Err(err) => {
-                warn!(role, error = %err, "cannot pull messages; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                }
-            }
-        };
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                next = messages.next() => next,
-            };
-            match next {
-                Some(Ok(message)) => handle(message).await,
-                Some(Err(err)) => {
-                    warn!(role, error = %err, "pull failed; re-subscribing");
-                    break;
-                }
-                None => break,
-            }
-        }
-    }
+    };
+    pull_until_shutdown(role, shutdown, subscribe, handle).await;
 }
 
 /// How long one pull of [`consume_in_order`] waits for a message before asking again.
@@ -70,24 +46,44 @@ pub async fn consume_in_order<F, Fut>(
     consumer: &PullConsumer,
     role: &str,
     shutdown: &CancellationToken,
-    mut handle: F,
+    handle: F,
 ) where
     F: FnMut(jetstream::Message) -> Fut,
     Fut: Future<Output = ()>,
 {
-    while !shutdown.is_cancelled() {
-        let mut messages = match consumer
+    let pull = || {
+        consumer
             .batch()
             .max_messages(1)
             .expires(IN_ORDER_PULL_WAIT)
             .messages()
-            .await
-        {
+    };
+    pull_until_shutdown(role, shutdown, pull, handle).await;
+}
+
+/// Opens a pull with `open` and hands each message to `handle`, opening another when the pull
+/// ends or fails (after a second when it cannot be opened), until shutdown.
+async fn pull_until_shutdown<Open, Opening, Messages, OpenError, PullError, F, Fut>(
+    role: &str,
+    shutdown: &CancellationToken,
+    mut open: Open,
+    mut handle: F,
+) where
+    Open: FnMut() -> Opening,
+    Opening: Future<Output = Result<Messages, OpenError>>,
+    Messages: futures::Stream<Item = Result<jetstream::Message, PullError>> + Unpin,
+    OpenError: std::fmt::Display,
+    PullError: std::fmt::Display,
+    F: FnMut(jetstream::Message) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    while !shutdown.is_cancelled() {
+        let mut messages = match open().await {
             Ok(messages) => messages,
             Err(err) => {
                 warn!(role, error = %err, "cannot pull messages; retrying");
                 tokio::select! {
-                    _ = shutdown.cancelled() => break,
+                    _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
                 }
             }
