@@ -1,8 +1,9 @@
 //! The one way a server reads a capture: JSON parsed under [`CaptureBounds`], refused the moment
 //! a bound is crossed, then checked ([`Capture::validate`]). The api decodes uploads with it and
 //! every stage decodes the stored copy with it, so no role ever holds more of a capture than
-//! the bounds allow. JSON is parsed in place ([`decode_capture`]); JSON still to be inflated is
-//! first read under its decoded-bytes bound ([`decode_capture_from_reader`]).
+//! the bounds allow. JSON in memory is parsed in place ([`decode_capture`]); JSON still to be
+//! inflated is read under its decoded-bytes bound and parsed in place when small, as it is read
+//! when large ([`decode_capture_from_reader`]).
 //!
 //! The bounds are counted by a wrapper around the JSON deserializer that sees every value the
 //! derived `Deserialize` impls ask for: strings (count and length), arrays and objects
@@ -13,7 +14,7 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, BufReader, Read};
 
 use serde::de::value::CowStrDeserializer;
 use serde::de::{
@@ -49,13 +50,14 @@ pub fn decode_capture(json: &[u8], bounds: &CaptureBounds) -> Result<Capture, Ca
 }
 
 /// Reads the capture's JSON that `reader` yields, never past the decoded-bytes bound (past it
-/// the read fails, so an inflating reader never yields more), then parses and checks it in place
-/// like [`decode_capture`]. `size_hint` is the JSON's expected length, when known (the gzip
-/// trailer says it), to read it into one allocation; it is capped by the bound.
+/// the read fails, so an inflating reader never yields more), then parses and checks it like
+/// [`decode_capture`]. `size_hint` is the JSON's expected length, when known (the gzip trailer
+/// says it), to read it into one allocation.
 ///
-/// Not parsed as it is read: serde_json reads a stream a byte at a time, which made parsing an
-/// inflating upload several times slower than scanning the same JSON in memory. The cost is
-/// the JSON beside the capture while it is parsed, itself within the decoded-bytes bound.
+/// JSON of up to [`IN_PLACE_MAX`] bytes is read whole and parsed in place: serde_json reads a
+/// stream a byte at a time, several times slower than scanning the same JSON in memory. Larger
+/// JSON is parsed as it is read, after those first bytes, so holding the JSON beside the capture
+/// it becomes never costs more than that much memory.
 pub fn decode_capture_from_reader<R: Read>(
     reader: R,
     size_hint: usize,
@@ -68,20 +70,31 @@ pub fn decode_capture_from_reader<R: Read>(
         read: 0,
     };
     // One byte more than the JSON, so reading its end finds no full buffer to grow.
-    let capacity = (size_hint as u64)
+    let capacity = size_hint
         .saturating_add(1)
-        .max(READ_BUFFER as u64)
-        .min(bounds.max(Limit::DecodedBytes).saturating_add(1));
-    let mut json = Vec::with_capacity(usize::try_from(capacity).unwrap_or(READ_BUFFER));
-    if let Err(err) = metered.read_to_end(&mut json) {
+        .clamp(READ_BUFFER, IN_PLACE_MAX + 1);
+    let mut head = Vec::with_capacity(capacity);
+    let read = (&mut metered)
+        .take(IN_PLACE_MAX as u64 + 1)
+        .read_to_end(&mut head);
+    if let Err(err) = read {
         return Err(match budget.exceeded.get() {
             Some(exceeded) => CaptureDecodeError::Limit(exceeded),
             None => CaptureDecodeError::Read(serde_json::Error::io(err)),
         });
     }
-    drop(metered);
-    decode_with(serde_json::Deserializer::from_slice(&json), &budget)
+    if head.len() <= IN_PLACE_MAX {
+        drop(metered);
+        return decode_with(serde_json::Deserializer::from_slice(&head), &budget);
+    }
+    let rest = io::Cursor::new(head).chain(metered);
+    let buffered = BufReader::with_capacity(READ_BUFFER, rest);
+    decode_with(serde_json::Deserializer::from_reader(buffered), &budget)
 }
+
+/// The most JSON parsed in place (see [`decode_capture_from_reader`]): captures up to tens of
+/// thousands of requests.
+pub const IN_PLACE_MAX: usize = 32 << 20;
 
 /// The smallest first allocation for the JSON; it doubles as it fills.
 const READ_BUFFER: usize = 64 << 10;
@@ -781,6 +794,28 @@ mod tests {
             let decoded = decode(&json(&capture), &CaptureBounds::default()).unwrap();
             assert_eq!(decoded, capture, "{how}");
         }
+    }
+
+    #[test]
+    fn json_past_the_in_place_size_is_parsed_as_it_is_read_to_the_same_capture() {
+        let capture = rich_capture();
+        let mut padded = vec![b' '; IN_PLACE_MAX + 4096];
+        padded.extend(json(&capture));
+        let bounds = CaptureBounds::default();
+        let streamed = decode_capture_from_reader(Trickle(&padded), 0, &bounds).unwrap();
+        assert_eq!(streamed, capture);
+        let tight = bounds.with(Limit::DecodedBytes, padded.len() as u64 - 1);
+        let err = decode_capture_from_reader(&padded[..], padded.len(), &tight).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CaptureDecodeError::Limit(LimitExceeded {
+                    limit: Limit::DecodedBytes,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

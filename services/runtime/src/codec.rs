@@ -57,7 +57,8 @@ pub fn to_gzip_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
 const WRITE_BUFFER: usize = 64 << 10;
 
 /// Reads a gzip-compressed capture the way the api reads an upload
-/// ([`decode_capture_from_reader`]): inflated, never past its decoded-bytes bound, then parsed.
+/// ([`decode_capture_from_reader`]): inflated never past its decoded-bytes bound, and parsed in
+/// place when small, as it inflates when large.
 pub fn read_capture(bytes: &[u8], bounds: &CaptureBounds) -> Result<Capture, CaptureDecodeError> {
     read_capture_with(bytes, bounds, |_| {})
 }
