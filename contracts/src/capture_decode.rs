@@ -54,10 +54,11 @@ pub fn decode_capture(json: &[u8], bounds: &CaptureBounds) -> Result<Capture, Ca
 /// [`decode_capture`]. `size_hint` is the JSON's expected length, when known (the gzip trailer
 /// says it), to read it into one allocation.
 ///
-/// JSON of up to [`IN_PLACE_MAX`] bytes is read whole and parsed in place: serde_json reads a
-/// stream a byte at a time, several times slower than scanning the same JSON in memory. Larger
-/// JSON is parsed as it is read, after those first bytes, so holding the JSON beside the capture
-/// it becomes never costs more than that much memory.
+/// JSON of up to an eighth of the decoded-bytes bound ([`in_place_max`]) is read whole and parsed
+/// in place: serde_json reads a stream a byte at a time, several times slower than scanning the
+/// same JSON in memory. Larger JSON is parsed as it is read, after those first bytes, so holding
+/// the JSON beside the capture it becomes never costs more than that eighth, memory an operator
+/// provisions with the bound.
 pub fn decode_capture_from_reader<R: Read>(
     reader: R,
     size_hint: usize,
@@ -70,12 +71,13 @@ pub fn decode_capture_from_reader<R: Read>(
         read: 0,
     };
     // One byte more than the JSON, so reading its end finds no full buffer to grow.
+    let in_place = in_place_max(bounds);
     let capacity = size_hint
         .saturating_add(1)
-        .clamp(READ_BUFFER, IN_PLACE_MAX + 1);
+        .clamp(READ_BUFFER, in_place.saturating_add(1).max(READ_BUFFER));
     let mut head = Vec::with_capacity(capacity);
     let read = (&mut metered)
-        .take(IN_PLACE_MAX as u64 + 1)
+        .take(in_place as u64 + 1)
         .read_to_end(&mut head);
     if let Err(err) = read {
         return Err(match budget.exceeded.get() {
@@ -83,7 +85,7 @@ pub fn decode_capture_from_reader<R: Read>(
             None => CaptureDecodeError::Read(serde_json::Error::io(err)),
         });
     }
-    if head.len() <= IN_PLACE_MAX {
+    if head.len() <= in_place {
         drop(metered);
         return decode_with(serde_json::Deserializer::from_slice(&head), &budget);
     }
@@ -92,9 +94,11 @@ pub fn decode_capture_from_reader<R: Read>(
     decode_with(serde_json::Deserializer::from_reader(buffered), &budget)
 }
 
-/// The most JSON parsed in place (see [`decode_capture_from_reader`]): captures up to tens of
-/// thousands of requests.
-pub const IN_PLACE_MAX: usize = 32 << 20;
+/// The most JSON [`decode_capture_from_reader`] parses in place under `bounds`: an eighth of the
+/// decoded-bytes bound, 32 MiB by default (captures of tens of thousands of requests).
+pub fn in_place_max(bounds: &CaptureBounds) -> usize {
+    usize::try_from(bounds.max(Limit::DecodedBytes) / 8).unwrap_or(usize::MAX)
+}
 
 /// The smallest first allocation for the JSON; it doubles as it fills.
 const READ_BUFFER: usize = 64 << 10;
@@ -799,9 +803,9 @@ mod tests {
     #[test]
     fn json_past_the_in_place_size_is_parsed_as_it_is_read_to_the_same_capture() {
         let capture = rich_capture();
-        let mut padded = vec![b' '; IN_PLACE_MAX + 4096];
-        padded.extend(json(&capture));
         let bounds = CaptureBounds::default();
+        let mut padded = vec![b' '; in_place_max(&bounds) + 4096];
+        padded.extend(json(&capture));
         let streamed = decode_capture_from_reader(Trickle(&padded), 0, &bounds).unwrap();
         assert_eq!(streamed, capture);
         let tight = bounds.with(Limit::DecodedBytes, padded.len() as u64 - 1);

@@ -1,5 +1,5 @@
 //! Decoding an uploaded capture: inflate under the decoded-bytes bound, hash, parse under every
-//! other bound of the capture (the decoder the stages use too: in place up to 32 MiB of JSON),
+//! other bound of the capture (the decoder the stages use too: in place up to an eighth of the decoded-bytes bound),
 //! check. It is CPU work on
 //! several times the upload's size in memory, so it runs off the async workers and at most one
 //! decode per core at a time: the api's memory grows with the number of cores, not with the
@@ -25,7 +25,7 @@ pub struct Decoded {
 }
 
 /// Inflates (when `gzip`), hashes, parses and checks a capture body. A gzip body is stored as
-/// sent; at most 32 MiB of its JSON is held while it is parsed.
+/// sent; at most an eighth of the decoded-bytes bound of its JSON is held while it is parsed.
 pub fn decode(wire: Bytes, gzip: bool, limits: &CaptureLimits) -> Result<Decoded, ApiError> {
     let bounds = &limits.bounds;
     // Only the request count is kept: each capture is dropped as soon as it is checked.
