@@ -357,6 +357,28 @@ impl LampShop {
     pub fn requests_served(&self) -> usize {
         self.served.load(Ordering::SeqCst)
     }
+
+    /// The settings that let validation replay against this shop on loopback.
+    pub fn replay_settings(&self) -> [(&'static str, String); 2] {
+        [
+            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1".to_owned()),
+            (
+                "RECON_VALIDATION_ALLOWED_PORTS",
+                self.address.port().to_string(),
+            ),
+        ]
+    }
+
+    /// A stack running every role, validation replaying against this shop.
+    pub async fn stack(&self) -> crate::TestStack {
+        let settings = self.replay_settings();
+        let overrides: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        let roles = recon_server::parse_targets("all").expect("the `all` target");
+        crate::TestStack::start_with(&roles, &overrides).await
+    }
 }
 
 impl Drop for LampShop {

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use recon_contracts::{Step, StepStatus};
 use recon_tests::lamp_shop::{self, LampShop};
-use recon_tests::TestStack;
 use serde_json::Value;
 
 /// Stands for the shop's loopback address, whose port changes with every run.
@@ -23,17 +22,7 @@ fn stored_report() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_bench_scan_reports_what_the_stored_report_says() {
     let shop = LampShop::start(Duration::ZERO).await;
-    let stack = TestStack::start_with(
-        &recon_server::parse_targets("all").unwrap(),
-        &[
-            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
-            (
-                "RECON_VALIDATION_ALLOWED_PORTS",
-                &shop.address.port().to_string(),
-            ),
-        ],
-    )
-    .await;
+    let stack = shop.stack().await;
     let capture = lamp_shop::capture_of_size(&shop.base(), 2_000, 5 << 20);
     let scan_id = stack.create_scan("lamp prices").await.scan_id;
     stack.upload(scan_id, &capture).await;

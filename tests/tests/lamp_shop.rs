@@ -7,7 +7,6 @@ use std::time::Duration;
 use recon_analysis::analyze;
 use recon_contracts::{Detection, Step, StepStatus, Verdict};
 use recon_tests::lamp_shop::{self, LampShop};
-use recon_tests::TestStack;
 
 #[test]
 fn captures_come_in_the_size_asked_for() {
@@ -63,17 +62,7 @@ fn analysis_templates_ten_thousand_requests_into_a_few_endpoints() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_large_capture_scans_end_to_end_with_validation_against_the_live_shop() {
     let shop = LampShop::start(Duration::ZERO).await;
-    let stack = TestStack::start_with(
-        &recon_server::parse_targets("all").unwrap(),
-        &[
-            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
-            (
-                "RECON_VALIDATION_ALLOWED_PORTS",
-                &shop.address.port().to_string(),
-            ),
-        ],
-    )
-    .await;
+    let stack = shop.stack().await;
     let capture = lamp_shop::capture_of_size(&shop.base(), 500, 1 << 20);
     let scan_id = stack.create_scan("lamp prices").await.scan_id;
     stack.upload(scan_id, &capture).await;

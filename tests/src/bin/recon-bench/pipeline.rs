@@ -24,17 +24,7 @@ struct Run {
 
 pub async fn run(options: &Options) -> Result<Vec<Row>> {
     let shop = LampShop::start(Duration::ZERO).await;
-    let stack = TestStack::start_with(
-        &recon_server::parse_targets("all")?,
-        &[
-            ("RECON_VALIDATION_ALLOW_LOOPBACK", "1"),
-            (
-                "RECON_VALIDATION_ALLOWED_PORTS",
-                &shop.address.port().to_string(),
-            ),
-        ],
-    )
-    .await;
+    let stack = shop.stack().await;
     let capture = lamp_shop::capture_of_size(&shop.base(), 2_000, 5 << 20);
     let bytes = serde_json::to_vec(&capture)?.len();
 

@@ -36,13 +36,7 @@ pub async fn run(options: &Options) -> Result<Vec<Row>> {
     };
     let shop = LampShop::start(Duration::ZERO).await;
     let mut stack = TestStack::start_with(&[], &[]).await;
-    let env = [
-        ("RECON_VALIDATION_ALLOW_LOOPBACK", "1".to_owned()),
-        (
-            "RECON_VALIDATION_ALLOWED_PORTS",
-            shop.address.port().to_string(),
-        ),
-    ];
+    let env = shop.replay_settings();
     let mut processes = Vec::new();
     for role in Role::all_of(&Pipeline::standard()) {
         let process = ServerProcess::spawn_with(&stack, role.name(), &env).await?;
